@@ -5,9 +5,10 @@
 # image named by BASE_IMAGE in WORKDIR/fixture.env, with the buildah command.
 # Skipped when the image already exists in the store (see lib.sh for choosing
 # the store).
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=e2e/lib.sh
+# shellcheck source=lib.sh
 . "$here/lib.sh"
 
 if [[ $# -ne 1 ]]; then

@@ -1,0 +1,377 @@
+#!/usr/bin/env bash
+# check.sh ENGINE_IMAGE MANAGER_IMAGE
+#
+# Runs an engine image and a manager image as containers with the buildah
+# command (chroot isolation, host network: no daemon needed) and checks what
+# they promise: the entrypoint initialises a volume from the staged
+# configuration template and runs the engine as a non-root user in the
+# foreground; SQL works over the network with the configured superuser and
+# password; every polardb-ctl command has its effect on the live server; the
+# engine shuts down cleanly on SIGTERM and restarts from its volume.
+#
+# Prints one "ok"/"not ok" line per check and exits 1 if any failed, 2 on bad
+# usage. Containers and files it made are removed on exit (E2E_KEEP=1 keeps
+# the work directory for inspection). E2E_PORT picks the port (default: a free
+# one); lib.sh tells how to choose the buildah store.
+# shellcheck source-path=SCRIPTDIR
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+
+readonly SUPERUSER=admin
+readonly SECRETS=/run/polardb-secrets
+
+PASSED=0
+FAILED=0
+CONTAINERS=()
+SERVER_PID=''
+WORK=''
+
+# check DESCRIPTION COMMAND...: runs COMMAND, prints its result as one line,
+# and shows the command's output when it failed.
+check() {
+	local description=$1 output status=0
+	shift
+	output=$("$@" 2>&1) || status=$?
+	if ((status == 0)); then
+		PASSED=$((PASSED + 1))
+		printf 'ok - %s\n' "$description"
+	else
+		FAILED=$((FAILED + 1))
+		printf 'not ok - %s\n' "$description"
+		[[ -z $output ]] || printf '%s\n' "$output" | sed -e 's/^/    # /'
+	fi
+}
+
+# expect_status CODE COMMAND...: succeeds when COMMAND exits with CODE; prints
+# the command's output either way so that callers can match it.
+expect_status() {
+	local want=$1 status=0
+	shift
+	"$@" || status=$?
+	((status == want)) || {
+		printf 'exit status %s, want %s\n' "$status" "$want"
+		return 1
+	}
+}
+
+# expect_output PATTERN COMMAND...: succeeds when COMMAND succeeds and its
+# output matches the extended regular expression PATTERN.
+expect_output() {
+	local pattern=$1 output
+	shift
+	output=$("$@" 2>&1) || {
+		printf '%s\n' "$output"
+		return 1
+	}
+	grep -Eq -- "$pattern" <<<"$output" || {
+		printf 'output does not match /%s/:\n%s\n' "$pattern" "$output"
+		return 1
+	}
+}
+
+# expect_failure PATTERN COMMAND...: succeeds when COMMAND fails and its output
+# matches PATTERN.
+expect_failure() {
+	local pattern=$1 output
+	shift
+	if output=$("$@" 2>&1); then
+		printf 'succeeded, want a failure:\n%s\n' "$output"
+		return 1
+	fi
+	grep -Eq -- "$pattern" <<<"$output" || {
+		printf 'output does not match /%s/:\n%s\n' "$pattern" "$output"
+		return 1
+	}
+}
+
+cleanup() {
+	local status=$?
+	stop_server QUIT >/dev/null 2>&1 || true
+	local container
+	for container in "${CONTAINERS[@]}"; do
+		bh rm "$container" >/dev/null 2>&1 || true
+	done
+	if [[ -n $WORK && ${E2E_KEEP-} != 1 ]]; then
+		rm -rf "$WORK"
+	elif [[ -n $WORK ]]; then
+		log "kept $WORK"
+	fi
+	exit "$status"
+}
+
+free_port() {
+	local port tries
+	for tries in $(seq 1 50); do
+		port=$((20000 + (RANDOM % 20000)))
+		if ! (: <"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+			printf '%s' "$port"
+			return
+		fi
+		: "$tries"
+	done
+	die "found no free port"
+}
+
+new_container() {
+	local image=$1 container
+	container=$(bh from --pull=never "$image") || die "cannot create a container from $image"
+	CONTAINERS+=("$container")
+	printf '%s' "$container"
+}
+
+# in_engine and in_manager run a command in the engine or manager container.
+in_engine() { bh run --isolation chroot "$ENGINE" -- "$@"; }
+in_manager() { bh run --isolation chroot "$MANAGER" -- "$@"; }
+
+# sql_as USER SECRET: runs SQL from standard input in the engine container,
+# over TCP, as USER with the password in secret file SECRET.
+sql_as() {
+	# shellcheck disable=SC2016 # expanded by the shell in the container
+	bh run --isolation chroot "$ENGINE" -- sh -c \
+		'PGPASSWORD=$(cat "$0") exec psql -X -q -At -v ON_ERROR_STOP=1 \
+			-h 127.0.0.1 -p "$POLARDB_PORT" -U "$1" -d postgres' \
+		"$SECRETS/$2" "$1"
+}
+sql() { sql_as "$SUPERUSER" superuser; }
+ctl() { in_manager polardb-ctl "$@"; }
+
+postmaster_pid() {
+	head -n 1 "$WORK/data/primary_datadir/postmaster.pid" 2>/dev/null
+}
+
+# start_server runs the entrypoint as root (it drops to the database user
+# itself) in the background and waits for the health check to pass.
+start_server() {
+	bh run --isolation chroot --user root "${VOLUMES[@]}" "$ENGINE" -- \
+		docker-entrypoint.sh postgres >>"$WORK/server.log" 2>&1 &
+	SERVER_PID=$!
+	local deadline=$((SECONDS + 120))
+	until in_engine polardb-healthcheck; do
+		if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+			SERVER_PID=''
+			sed -e 's/^/    # /' "$WORK/server.log" >&2
+			die "the engine container exited during start-up"
+		fi
+		((SECONDS < deadline)) || die "the engine did not become healthy in 120s"
+		sleep 0.5
+	done
+}
+
+# stop_server SIGNAL: signals the postmaster and waits for the container's
+# process to end; returns the container's exit status.
+stop_server() {
+	local signal=$1 pid status=0
+	[[ -n $SERVER_PID ]] || return 0
+	pid=$(postmaster_pid) || true
+	[[ -z $pid ]] || kill "-$signal" "$pid"
+	wait "$SERVER_PID" || status=$?
+	SERVER_PID=''
+	return "$status"
+}
+
+prepare() {
+	WORK=$(mktemp -d /tmp/polardb-e2e.XXXXXX)
+	mkdir -p "$WORK/data" "$WORK/empty" "$WORK/secrets"
+	PORT=${E2E_PORT:-$(free_port)}
+	ENGINE=$(new_container "$ENGINE_IMAGE")
+	MANAGER=$(new_container "$MANAGER_IMAGE")
+
+	local uid
+	uid=$(in_engine id -u postgres) || die "the engine image has no postgres user"
+	# Test passwords, random per run; they reach the containers only as files.
+	head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$WORK/secrets/superuser"
+	head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$WORK/secrets/app"
+	printf '127.0.0.1:%s:*:%s:%s\n' "$PORT" "$SUPERUSER" \
+		"$(cat "$WORK/secrets/superuser")" >"$WORK/secrets/pgpass"
+	chown -R "$uid" "$WORK/secrets"
+	chmod 0700 "$WORK/secrets"
+	chmod 0600 "$WORK/secrets"/*
+
+	VOLUMES=(-v "$WORK/data:/var/polardb" -v "$WORK/secrets:$SECRETS:ro")
+	bh config --env POLARDB_PORT="$PORT" --env POLARDB_USER="$SUPERUSER" \
+		--env POLARDB_PASSWORD_FILE="$SECRETS/superuser" "$ENGINE"
+	bh config --env PGHOST=127.0.0.1 --env PGPORT="$PORT" --env PGUSER="$SUPERUSER" \
+		--env PGPASSFILE="$SECRETS/pgpass" "$MANAGER"
+}
+
+check_image() {
+	check "engine image records its build arguments as labels" \
+		expect_output '"PolarVersion": "[0-9a-f]{7,}"' \
+		bh inspect --type image --format '{{json .OCIv1.Config.Labels}}' "$ENGINE_IMAGE"
+	check "manager image carries polardb-ctl and its help" \
+		expect_output 'Exit codes:' in_manager polardb-ctl --help
+	check "entrypoint refuses an empty volume without a password" \
+		expect_failure 'POLARDB_PASSWORD' bh run --isolation chroot \
+		-v "$WORK/empty:/var/polardb" "$MANAGER" -- docker-entrypoint.sh postgres
+	check "entrypoint wrote nothing to the refused volume" \
+		test -z "$(ls -A "$WORK/empty")"
+}
+
+check_engine() {
+	local pid
+	pid=$(postmaster_pid)
+	check "postmaster runs as a non-root user" \
+		test "$(stat -c %u "/proc/$pid")" -ne 0
+	check "entrypoint replaced itself with the postmaster (exec)" \
+		expect_output '^postgres' tr '\0' ' ' <"/proc/$pid/cmdline"
+	check "new cluster uses the staged configuration template" \
+		grep -q '^# Configuration template: /etc/polardb/postgresql.conf' \
+		"$WORK/data/primary_datadir/postgresql.conf"
+	check "server listens on the network with the container settings" \
+		expect_output "^\\*$" sql <<<"SHOW listen_addresses;"
+	check "superuser logs in with its password over TCP" \
+		expect_output "^$SUPERUSER\$" sql <<<"SELECT current_user;"
+	check "a wrong password is refused" \
+		expect_failure 'password authentication failed' sql_as "$SUPERUSER" app \
+		<<<"SELECT 1;"
+	check "create a table, insert and read a row" \
+		expect_output '^1\|first$' sql <<<"CREATE TABLE e2e (id int, note text);
+INSERT INTO e2e VALUES (1, 'first'); SELECT id, note FROM e2e;"
+}
+
+check_manager_health() {
+	check "polardb-ctl health reports a healthy writable primary" \
+		expect_output '^status: ok$' ctl health
+	check "polardb-ctl health names the role" \
+		expect_output '^role: primary$' ctl health
+	check "polardb-ctl with an unknown command is a usage error (2)" \
+		expect_status 2 ctl frobnicate
+}
+
+check_manager_users() {
+	# shellcheck disable=SC2016 # expanded by the shell in the container
+	check "polardb-ctl create-user reads the password from an environment variable" \
+		expect_output 'created user "app"' in_manager sh -c \
+		'APP_PASSWORD=$(cat "$0") exec polardb-ctl create-user app --password-env APP_PASSWORD' \
+		"$SECRETS/app"
+	check "the created user logs in with its password" \
+		expect_output '^app$' sql_as app app <<<"SELECT current_user;"
+	check "the created user is not a superuser" \
+		expect_output '^f$' sql <<<"SELECT rolsuper FROM pg_roles WHERE rolname = 'app';"
+	check "creating the same user again is a conflict (3)" \
+		expect_status 3 in_manager polardb-ctl create-user app --password-stdin \
+		<"$WORK/secrets/app"
+	check "polardb-ctl create-user --password-stdin --superuser" \
+		expect_output 'created user "ops"' in_manager polardb-ctl create-user ops \
+		--password-stdin --superuser <"$WORK/secrets/app"
+	check "the user created from standard input logs in as a superuser" \
+		expect_output '^t$' sql_as ops app <<<"SELECT rolsuper FROM pg_roles
+WHERE rolname = current_user;"
+	check "a missing password variable is a usage error (2)" \
+		expect_status 2 ctl create-user nobody --password-env E2E_UNSET_VARIABLE
+}
+
+check_manager_read_only() {
+	check "polardb-ctl read-only on" expect_output '^read-only: on$' ctl read-only on
+	check "writes fail while the instance is read-only" \
+		expect_failure 'read-only transaction' sql <<<"INSERT INTO e2e VALUES (2, 'locked');"
+	check "polardb-ctl read-only status reports on" \
+		expect_output '^read-only: on$' ctl read-only status
+	check "polardb-ctl health reports read_only: on" \
+		expect_output '^read_only: on$' ctl health
+	check "polardb-ctl read-only off" expect_output '^read-only: off$' ctl read-only off
+	check "writes work again after read-only off" \
+		expect_output '^2$' sql <<<"INSERT INTO e2e VALUES (2, 'unlocked');
+SELECT count(*) FROM e2e;"
+}
+
+slot_count() {
+	sql <<<"SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'e2e_slot';"
+}
+
+check_manager_slots() {
+	check "polardb-ctl replication-slot create" \
+		expect_output 'created replication slot "e2e_slot"' \
+		ctl replication-slot create e2e_slot --reserve-wal
+	check "the slot appears in pg_replication_slots" expect_output '^1$' slot_count
+	check "polardb-ctl replication-slot list shows it" \
+		expect_output '^e2e_slot physical inactive$' ctl replication-slot list
+	check "creating the same slot again is a conflict (3)" \
+		expect_status 3 ctl replication-slot create e2e_slot
+	check "an invalid slot name is a usage error (2)" \
+		expect_status 2 ctl replication-slot create 'Bad-Name'
+	check "polardb-ctl replication-slot drop" \
+		expect_output 'dropped replication slot "e2e_slot"' ctl replication-slot drop e2e_slot
+	check "the slot is gone from pg_replication_slots" expect_output '^0$' slot_count
+	check "dropping a missing slot is a conflict (3)" \
+		expect_status 3 ctl replication-slot drop e2e_slot
+}
+
+auto_conf_sum() {
+	sha256sum "$WORK/data/primary_datadir/postgresql.auto.conf" | cut -d' ' -f1
+}
+
+check_manager_params() {
+	check "SHOW work_mem starts at the default" expect_output '^4MB$' sql <<<"SHOW work_mem;"
+	check "polardb-ctl set-param work_mem 8MB" \
+		expect_output '^work_mem = 8MB$' ctl set-param work_mem 8MB
+	check "a new session sees the new work_mem" expect_output '^8MB$' sql <<<"SHOW work_mem;"
+
+	local before
+	before=$(auto_conf_sum)
+	check "an unknown parameter is a usage error (2)" \
+		expect_status 2 ctl set-param no_such_parameter 1
+	check "a value the server rejects is a usage error (2)" \
+		expect_status 2 ctl set-param work_mem lots
+	check "rejected changes leave postgresql.auto.conf untouched" \
+		test "$(auto_conf_sum)" = "$before"
+	check "work_mem is still 8MB after the rejected changes" \
+		expect_output '^8MB$' sql <<<"SHOW work_mem;"
+
+	check "polardb-ctl set-param with a restart-only parameter says so" \
+		expect_output 'restart required' ctl set-param max_connections 120
+	# shellcheck disable=SC2016 # $user is a literal list element
+	check "polardb-ctl set-param with a list parameter" \
+		expect_output "^search_path = app, \"\\\$user\", public$" \
+		ctl set-param search_path app '$user' public
+	check "polardb-ctl reset-param work_mem" \
+		expect_output '^work_mem = 4MB$' ctl reset-param work_mem
+	check "polardb-ctl reload" expect_output '^configuration reloaded at ' ctl reload
+}
+
+check_lifecycle() {
+	check "SIGTERM shuts the engine down cleanly (exit status 0)" stop_server TERM
+	check "the server log records the shutdown" \
+		grep -q 'database system is shut down' "$WORK/server.log"
+	: >"$WORK/server.log"
+	start_server
+	check "a restart reuses the volume without initialising again" \
+		expect_failure 'initialising' cat "$WORK/server.log"
+	check "rows written before the restart are still there" \
+		expect_output '^2$' sql <<<"SELECT count(*) FROM e2e;"
+	check "settings made with set-param survive the restart" \
+		expect_output '^120$' sql <<<"SHOW max_connections;"
+	check "SIGINT (the image's stop signal) shuts the engine down (exit status 0)" \
+		stop_server INT
+}
+
+main() {
+	if [[ $# -ne 2 ]]; then
+		printf 'usage: check.sh ENGINE_IMAGE MANAGER_IMAGE\n' >&2
+		exit 2
+	fi
+	ENGINE_IMAGE=$1
+	MANAGER_IMAGE=$2
+	require_buildah
+	[[ $(id -u) -eq 0 ]] || die "must run as root (buildah chroot isolation needs it)"
+	trap cleanup EXIT
+
+	prepare
+	log "engine $ENGINE_IMAGE, manager $MANAGER_IMAGE, port $PORT"
+	check_image
+	start_server
+	check_engine
+	check_manager_health
+	check_manager_users
+	check_manager_read_only
+	check_manager_slots
+	check_manager_params
+	check_lifecycle
+
+	printf '%d passed, %d failed\n' "$PASSED" "$FAILED"
+	((FAILED == 0)) || exit 1
+}
+
+main "$@"
