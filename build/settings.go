@@ -41,11 +41,11 @@ const (
 func chooseSettings(store storage.Store, stateDir string, logger *slog.Logger) (settings, error) {
 	var s settings
 	var err error
-	s.policyPath, err = policyFile(stateDir, logger)
+	s.policyPath, err = policyFile(stateDir, "", logger)
 	if err != nil {
 		return s, err
 	}
-	s.registriesPath, err = registriesFile(stateDir, logger)
+	s.registriesPath, err = registriesFile(stateDir, "", logger)
 	if err != nil {
 		return s, err
 	}
@@ -62,11 +62,12 @@ func chooseSettings(store storage.Store, stateDir string, logger *slog.Logger) (
 }
 
 // policyFile returns "" when the user has a signature policy, or else the path of one
-// written into stateDir.
-func policyFile(stateDir string, logger *slog.Logger) (string, error) {
+// written into stateDir. A non-empty root is put in front of the system-wide locations.
+func policyFile(stateDir, root string, logger *slog.Logger) (string, error) {
 	found := configExists(&configfile.File{
 		Name: "policy", Extension: "json",
 		EnvironmentName: "CONTAINERS_POLICY_JSON", DoNotLoadDropInFiles: true,
+		RootForImplicitAbsolutePaths: root,
 	})
 	if found {
 		return "", nil
@@ -81,12 +82,14 @@ func policyFile(stateDir string, logger *slog.Logger) (string, error) {
 }
 
 // registriesFile returns "" when the user has a registries configuration, or else the path
-// of one written into stateDir.
-func registriesFile(stateDir string, logger *slog.Logger) (string, error) {
+// of one written into stateDir. A non-empty root is put in front of the system-wide
+// locations.
+func registriesFile(stateDir, root string, logger *slog.Logger) (string, error) {
 	found := configExists(&configfile.File{
 		Name: "registries", Extension: "conf",
-		EnvironmentName: "CONTAINERS_REGISTRIES_CONF",
-		UserId:          unshare.GetRootlessUID(),
+		EnvironmentName:              "CONTAINERS_REGISTRIES_CONF",
+		UserId:                       unshare.GetRootlessUID(),
+		RootForImplicitAbsolutePaths: root,
 	})
 	if found {
 		return "", nil
