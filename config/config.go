@@ -33,8 +33,8 @@ type Config struct {
 	Result string `yaml:"result"`
 	// Path is the absolute path of image.yml.
 	Path string `yaml:"-"`
-	// Dir is the project root: the directory holding image.yml. Dockerfile paths, relative
-	// engine repositories and the result file are resolved against it.
+	// Dir is the project root. Dockerfile paths, relative engine repositories and the result
+	// file are resolved against it.
 	Dir string `yaml:"-"`
 }
 
@@ -98,9 +98,10 @@ func (c *Config) Image(id string) (Image, bool) {
 	return Image{}, false
 }
 
-// Load reads, decodes strictly and validates the image.yml at path. All problems found are
-// returned together as Problems.
-func Load(path string) (*Config, error) {
+// Load reads, decodes strictly and validates the image.yml at path for the project at dir
+// (empty: the directory holding image.yml). All problems found are returned together as
+// Problems.
+func Load(path, dir string) (*Config, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("resolving config path %q: %w", path, err)
@@ -118,7 +119,12 @@ func Load(path string) (*Config, error) {
 		return nil, fmt.Errorf("loading config %q: %w", path, err)
 	}
 	cfg.Path = abs
-	cfg.Dir = filepath.Dir(abs)
+	if dir == "" {
+		dir = filepath.Dir(abs)
+	}
+	if cfg.Dir, err = filepath.Abs(dir); err != nil {
+		return nil, fmt.Errorf("resolving project directory %q: %w", dir, err)
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("validating config %q: %w", path, err)
 	}

@@ -63,7 +63,7 @@ func writeFile(t *testing.T, path, content string) {
 
 func TestLoadSeed(t *testing.T) {
 	path := project(t, seedConfig)
-	cfg, err := Load(path)
+	cfg, err := Load(path, "")
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
@@ -91,7 +91,7 @@ func TestLoadSeed(t *testing.T) {
 func TestEnableDefaultsToTrue(t *testing.T) {
 	yml := strings.Replace(seedConfig, "    enable: true\n  - id: polardb_pg_engine_release",
 		"  - id: polardb_pg_engine_release", 1)
-	cfg, err := Load(project(t, yml))
+	cfg, err := Load(project(t, yml), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func TestStrictKeys(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Load(project(t, tt.yml))
+			_, err := Load(project(t, tt.yml), "")
 			if err == nil {
 				t.Fatal("Load succeeded; want an error")
 			}
@@ -159,7 +159,7 @@ func TestStrictKeys(t *testing.T) {
 }
 
 func TestMissingFile(t *testing.T) {
-	_, err := Load(filepath.Join(t.TempDir(), "image.yml"))
+	_, err := Load(filepath.Join(t.TempDir(), "image.yml"), "")
 	if err == nil || !strings.Contains(err.Error(), "IMAGE_CONFIG") {
 		t.Fatalf("error %v does not point at IMAGE_CONFIG", err)
 	}
@@ -205,7 +205,7 @@ images:
     build_image_dockerfile: docker/Dockerfile.manager
   - type: engine
 `
-	_, err := Load(project(t, yml))
+	_, err := Load(project(t, yml), "")
 	var problems Problems
 	if !errors.As(err, &problems) {
 		t.Fatalf("error %v is not Problems", err)
@@ -251,15 +251,31 @@ func TestDockerfileSymlinkOutsideProject(t *testing.T) {
 	if err := os.Symlink(outside, link); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Load(path)
+	_, err := Load(path, "")
 	if err == nil || !strings.Contains(err.Error(), "symbolic link to a file outside the project") {
 		t.Fatalf("error = %v; want the symlink named", err)
 	}
 }
 
 func TestEmptyImages(t *testing.T) {
-	_, err := Load(project(t, "images: []\n"))
+	_, err := Load(project(t, "images: []\n"), "")
 	if err == nil || !strings.Contains(err.Error(), "no images are listed") {
 		t.Fatalf("error = %v", err)
+	}
+}
+
+func TestProjectDirSeparateFromConfig(t *testing.T) {
+	projectPath := project(t, seedConfig)
+	elsewhere := filepath.Join(t.TempDir(), "local.yml")
+	writeFile(t, elsewhere, seedConfig)
+	cfg, err := Load(elsewhere, filepath.Dir(projectPath))
+	if err != nil {
+		t.Fatalf("Dockerfiles not found relative to the project directory: %v", err)
+	}
+	if cfg.Dir != filepath.Dir(projectPath) || cfg.Path != elsewhere {
+		t.Errorf("Dir = %q, Path = %q", cfg.Dir, cfg.Path)
+	}
+	if _, err := Load(elsewhere, ""); err == nil {
+		t.Error("Dockerfiles resolved next to the config although no project directory was given")
 	}
 }

@@ -1,12 +1,7 @@
 //go:build mage
 
-// The image builder's targets. Settings come from the environment:
-//
-//	IMAGE_CONFIG  path of image.yml (default ./image.yml)
-//	IMAGES        comma-separated image ids: only those and the engines they need
-//	WORK_DIR      where checkouts and staged contexts live (default ./.work)
-//	NO_CACHE      1 turns the layer cache off
-//	JOBS          how many images build at once
+// Targets of the PolarDB image builder. Settings come from the environment: IMAGE_CONFIG,
+// IMAGES, WORK_DIR, NO_CACHE and JOBS (see README.md).
 package main
 
 import (

@@ -30,6 +30,7 @@ func settings() pipeline.Settings {
 	level := slog.LevelWarn
 	s := pipeline.Settings{
 		ConfigPath: env("IMAGE_CONFIG", "image.yml"),
+		ProjectDir: ".",
 		WorkDir:    env("WORK_DIR", ".work"),
 		NoCache:    truthy(os.Getenv("NO_CACHE")),
 		Out:        os.Stdout,

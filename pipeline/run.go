@@ -25,6 +25,9 @@ import (
 type Settings struct {
 	// ConfigPath is the path of image.yml.
 	ConfigPath string
+	// ProjectDir is the project root that image.yml's paths are relative to and that build
+	// contexts are made from; empty means the directory holding image.yml.
+	ProjectDir string
 	// WorkDir holds checkouts, staged contexts and the builder's own files; empty means .work
 	// in the project directory.
 	WorkDir string
@@ -75,7 +78,7 @@ type Run struct {
 // Open loads and validates the configuration and makes the plan. It touches no network and
 // writes nothing.
 func Open(s Settings) (*Run, error) {
-	cfg, err := config.Load(s.ConfigPath)
+	cfg, err := config.Load(s.ConfigPath, s.ProjectDir)
 	if err != nil {
 		return nil, err
 	}
