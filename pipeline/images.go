@@ -42,16 +42,37 @@ func (r *Run) buildUnits(ctx context.Context, units []*plan.Unit) error {
 	}
 	defer r.builder.release()
 
-	errs := make([]error, len(units))
 	var wg sync.WaitGroup
-	for i, u := range units {
-		wg.Go(func() { errs[i] = r.await(ctx, builder, u).err })
+	for _, u := range units {
+		wg.Go(func() { r.await(ctx, builder, u) })
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := r.failures(units); err != nil {
 		return err
 	}
 	return r.writeResult()
+}
+
+// failures joins the errors of units and of the engines they were built on, each once, in
+// plan order.
+func (r *Run) failures(units []*plan.Unit) error {
+	involved := map[string]bool{}
+	for _, u := range units {
+		involved[u.ID()] = true
+		if !u.IsEngine() {
+			involved[u.Engine] = true
+		}
+	}
+	var errs []error
+	for _, u := range r.Plan.Units {
+		r.mu.Lock()
+		f, ok := r.builds[u.ID()]
+		r.mu.Unlock()
+		if ok && involved[u.ID()] && f.err != nil {
+			errs = append(errs, f.err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // await starts u's build unless it has started already, and waits for it.
