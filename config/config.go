@@ -51,6 +51,13 @@ type Image struct {
 	Push                 bool              `yaml:"push"`
 	Enable               *bool             `yaml:"enable"`
 	BuildArgs            map[string]string `yaml:"build_args"`
+	// PushTags are the tags pushed, as templates over the derived values (see TagValues);
+	// empty means the image's own tag.
+	PushTags []string `yaml:"push_tags"`
+	// PushTo lists where the image is pushed: repositories (registry/org/name) or
+	// containers-image destinations such as oci-archive:/path; empty means the repository
+	// build_image_name names.
+	PushTo []string `yaml:"push_to"`
 	// Line is where the entry starts in image.yml.
 	Line int `yaml:"-"`
 	// fieldLines maps each key of the entry to its line in image.yml.

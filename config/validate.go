@@ -71,6 +71,7 @@ func (v *validator) checkImage(image Image) {
 	v.checkName(image)
 	v.checkDockerfile(image)
 	v.checkBuildArgs(image)
+	v.checkPush(image)
 	switch image.Type {
 	case Engine:
 		v.checkEngine(image)
