@@ -54,7 +54,7 @@ func (e *fetchError) Error() string {
 		b.WriteString(e.kind.Error())
 		b.WriteString(": ")
 	}
-	b.WriteString(e.cause.Error())
+	b.WriteString(oneLine(redact(e.cause.Error(), e.secrets)))
 	if e.hint != "" {
 		b.WriteString("; ")
 		b.WriteString(e.hint)
@@ -102,6 +102,8 @@ func classify(r *remote, err error) (error, string) {
 		errors.Is(err, transport.ErrInvalidAuthMethod),
 		isSSHAuthFailure(err):
 		return ErrAuth, authHint
+	case errors.Is(err, transport.ErrRepositoryNotFound) && r != nil && r.protocol == "file":
+		return ErrUnreachable, "check the repository path: it must hold a git repository"
 	case errors.Is(err, transport.ErrRepositoryNotFound):
 		return ErrUnreachable, hintUnreachable + " (a private repository may also " +
 			"answer \"not found\" without credentials: " + authHint + ")"
@@ -130,6 +132,18 @@ func isConnectFailure(err error) bool {
 		}
 	}
 	return false
+}
+
+// maxCauseLength bounds the cause text, which may carry a page a server sent back.
+const maxCauseLength = 600
+
+// oneLine folds a cause onto one line and shortens it to maxCauseLength.
+func oneLine(text string) string {
+	text = strings.Join(strings.Fields(text), " ")
+	if len(text) > maxCauseLength {
+		text = text[:maxCauseLength] + "…"
+	}
+	return text
 }
 
 // urlUserinfo matches the user information of a URL inside any text.
