@@ -118,6 +118,7 @@ func isSSHAuthFailure(err error) bool {
 	msg := err.Error()
 	return strings.Contains(msg, "unable to authenticate") ||
 		strings.Contains(msg, "knownhosts:") ||
+		strings.Contains(msg, "known_hosts") ||
 		strings.Contains(msg, "SSH_AUTH_SOCK") ||
 		strings.Contains(msg, "passphrase")
 }
