@@ -55,6 +55,9 @@ type Image struct {
 // missing ones are pulled. On failure or cancellation nothing is tagged and the build's
 // working containers and mounts are gone; layers of steps that succeeded stay as cache.
 func (b *Builder) Build(ctx context.Context, r Request) (Image, error) {
+	if err := ctx.Err(); err != nil {
+		return Image{}, fmt.Errorf("building image %q: %w", r.ID, err)
+	}
 	if err := r.validate(); err != nil {
 		return Image{}, err
 	}
@@ -78,16 +81,16 @@ func (r Request) validate() error {
 	if len(r.Tags) == 0 {
 		return fmt.Errorf("building image %q: no tags given", r.ID)
 	}
-	for _, dir := range []struct{ what, path string }{
+	for _, input := range []struct{ what, path string }{
 		{"context directory", r.ContextDir},
 		{"Dockerfile", r.Dockerfile},
 	} {
-		if !filepath.IsAbs(dir.path) {
+		if !filepath.IsAbs(input.path) {
 			return fmt.Errorf("building image %q: %s %q is not an absolute path",
-				r.ID, dir.what, dir.path)
+				r.ID, input.what, input.path)
 		}
-		if _, err := os.Stat(dir.path); err != nil {
-			return fmt.Errorf("building image %q: reading %s: %w", r.ID, dir.what, err)
+		if _, err := os.Stat(input.path); err != nil {
+			return fmt.Errorf("building image %q: reading %s: %w", r.ID, input.what, err)
 		}
 	}
 	return nil

@@ -2,6 +2,7 @@ package build_test
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"slices"
 	"strings"
@@ -179,5 +180,36 @@ func TestClose(t *testing.T) {
 	}
 	if mounts := buildtest.MountsUnder(root); len(mounts) > 0 {
 		t.Errorf("mounted after Close: %v", mounts)
+	}
+}
+
+// TestNewLogsDefaults checks that New logs each default it chooses once, at Debug.
+func TestNewLogsDefaults(t *testing.T) {
+	t.Setenv("BUILDAH_ISOLATION", "")
+	var logs syncBuffer
+	options := buildtest.Store(t)
+	options.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{
+		Level: slog.LevelDebug,
+	}))
+	b, err := build.New(context.Background(), options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	t.Logf("defaults chosen on this machine:\n%s", logs.String())
+
+	seen := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		if !strings.Contains(line, "level=DEBUG") {
+			t.Errorf("default not logged at Debug: %s", line)
+		}
+		_, message, _ := strings.Cut(line, "msg=")
+		if seen[message] {
+			t.Errorf("logged twice: %s", message)
+		}
+		seen[message] = true
+	}
+	if !strings.Contains(logs.String(), "chroot isolation") {
+		t.Error("the isolation default was not logged")
 	}
 }

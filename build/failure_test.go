@@ -159,3 +159,46 @@ func (s *signalWriter) Write(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// TestBuildBadRequest checks that requests buildah cannot carry out are refused with an
+// error naming the image and the problem, and tag nothing.
+func TestBuildBadRequest(t *testing.T) {
+	b := buildtest.Builder(t)
+	valid := func(t *testing.T) build.Request {
+		return buildContext(t, "bad", map[string]string{"Dockerfile": "FROM scratch\n"},
+			"bad/request:latest")
+	}
+	tests := []struct {
+		name   string
+		change func(r *build.Request)
+		want   string
+	}{
+		{"no tags", func(r *build.Request) { r.Tags = nil }, "no tags"},
+		{"relative context", func(r *build.Request) { r.ContextDir = "docker" },
+			`context directory "docker" is not an absolute path`},
+		{"missing Dockerfile", func(r *build.Request) { r.Dockerfile += ".missing" },
+			"no such file"},
+		{"bad platform", func(r *build.Request) { r.Platform = "linux/arm64/v8/extra" },
+			`platform "linux/arm64/v8/extra"`},
+		{"bad tag", func(r *build.Request) { r.Tags = []string{"Upper/Case:tag"} },
+			"Upper/Case:tag"},
+	}
+	for _, test := range tests {
+		t.Run(test.name, func(t *testing.T) {
+			request := valid(t)
+			test.change(&request)
+			_, err := b.Build(context.Background(), request)
+			if err == nil {
+				t.Fatal("build succeeded")
+			}
+			for _, want := range []string{`"bad"`, test.want} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q lacks %q", err, want)
+				}
+			}
+			if b.Exists("bad/request:latest") {
+				t.Error("a refused request tagged an image")
+			}
+		})
+	}
+}

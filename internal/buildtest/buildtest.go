@@ -155,15 +155,8 @@ func BaseImage(t testing.TB, b *build.Builder) string {
 	if b.Exists(BaseName) {
 		return BaseName
 	}
-	requireStaticBusybox(t)
-	dir := t.TempDir()
-	busybox, err := os.ReadFile(busyboxPath)
-	if err != nil {
-		t.Fatalf("reading %s: %v", busyboxPath, err)
-	}
-	writeFile(t, filepath.Join(dir, "busybox"), string(busybox), 0o755)
-	writeFile(t, filepath.Join(dir, "Dockerfile"), baseDockerfile, 0o644)
-	_, err = b.Build(context.Background(), build.Request{
+	dir := BaseContext(t)
+	_, err := b.Build(context.Background(), build.Request{
 		ID:         "buildtest-busybox",
 		ContextDir: dir,
 		Dockerfile: filepath.Join(dir, "Dockerfile"),
@@ -173,6 +166,21 @@ func BaseImage(t testing.TB, b *build.Builder) string {
 		t.Fatalf("building the busybox base image: %v", err)
 	}
 	return BaseName
+}
+
+// BaseContext writes the build context of the base image, a static busybox and a
+// Dockerfile, into a new directory and returns it, for building the base with other tools.
+func BaseContext(t testing.TB) string {
+	t.Helper()
+	requireStaticBusybox(t)
+	dir := t.TempDir()
+	busybox, err := os.ReadFile(busyboxPath)
+	if err != nil {
+		t.Fatalf("reading %s: %v", busyboxPath, err)
+	}
+	writeFile(t, filepath.Join(dir, "busybox"), string(busybox), 0o755)
+	writeFile(t, filepath.Join(dir, "Dockerfile"), baseDockerfile, 0o644)
+	return dir
 }
 
 // baseDockerfile makes the base image from a context holding only busybox.
