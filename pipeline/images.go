@@ -14,10 +14,12 @@ import (
 
 // future is one unit's build, started once and awaited by everyone who needs it.
 type future struct {
-	done  chan struct{}
-	image build.Image
-	took  time.Duration
-	err   error
+	done   chan struct{}
+	image  build.Image
+	took   time.Duration
+	action string
+	why    string
+	err    error
 }
 
 // BuildEngines builds every planned engine image.
@@ -85,21 +87,22 @@ func (r *Run) await(ctx context.Context, builder *build.Builder, u *plan.Unit) *
 	}
 	r.mu.Unlock()
 	if !started {
-		f.image, f.took, f.err = r.buildUnit(ctx, builder, u)
+		r.buildUnit(ctx, builder, u, f)
 		close(f.done)
 	}
 	<-f.done
 	return f
 }
 
-func (r *Run) buildUnit(ctx context.Context, builder *build.Builder, u *plan.Unit) (
-	build.Image, time.Duration, error) {
+// buildUnit builds u into f, unless the image in storage was built from the same inputs.
+func (r *Run) buildUnit(ctx context.Context, builder *build.Builder, u *plan.Unit, f *future) {
 	engineName := ""
 	if !u.IsEngine() {
 		engine, _ := r.Plan.Unit(u.Engine)
-		if f := r.await(ctx, builder, engine); f.err != nil {
-			return build.Image{}, 0, fmt.Errorf("building image %q: not started, its engine "+
-				"image %q failed", u.ID(), u.Engine)
+		if ef := r.await(ctx, builder, engine); ef.err != nil {
+			f.err = fmt.Errorf("building image %q: not started, its engine image %q failed",
+				u.ID(), u.Engine)
+			return
 		}
 		engineName, _ = r.FullName(u.Engine)
 	}
@@ -107,15 +110,36 @@ func (r *Run) buildUnit(ctx context.Context, builder *build.Builder, u *plan.Uni
 	case r.slots <- struct{}{}:
 		defer func() { <-r.slots }()
 	case <-ctx.Done():
-		return build.Image{}, 0, fmt.Errorf("building image %q: %w", u.ID(), ctx.Err())
+		f.err = fmt.Errorf("building image %q: %w", u.ID(), ctx.Err())
+		return
 	}
 
 	request := r.request(u, engineName)
+	d, err := r.decide(ctx, builder, u, request)
+	if err != nil {
+		f.err = err
+		return
+	}
+	f.action, f.why = d.action, d.why
+	if d.action == ActionUpToDate {
+		f.image = d.image
+		r.out.printf("up to date %s %s", u.ID(), shortID(d.image.ID))
+		return
+	}
+	request.Labels = withInputsLabel(request.Labels, d.digest)
+	f.image, f.took, f.err = r.runBuild(ctx, builder, u, request, d.why)
+	if f.err == nil {
+		f.err = r.remember(u.ID(), d.parts)
+	}
+}
+
+func (r *Run) runBuild(ctx context.Context, builder *build.Builder, u *plan.Unit,
+	request build.Request, why string) (build.Image, time.Duration, error) {
 	if steps := r.steps(u.ID()); steps != nil {
 		request.Output = steps
 		defer steps.Close()
 	}
-	r.out.printf("building %s as %s", u.ID(), request.Tags[0])
+	r.out.printf("building %s as %s (%s)", u.ID(), request.Tags[0], why)
 	start := time.Now()
 	image, err := builder.Build(ctx, request)
 	took := time.Since(start)
@@ -167,6 +191,8 @@ func (r *Run) record(u *plan.Unit, f *future) result.Image {
 		Platform: u.Platform,
 		Reason:   u.Reason,
 		Engine:   u.Engine,
+		Action:   f.action,
+		Why:      f.why,
 		Seconds:  f.took.Seconds(),
 	}
 	if u.IsEngine() {

@@ -18,7 +18,11 @@ type Image struct {
 	ImageID  string   `json:"image_id"`
 	Digest   string   `json:"digest"`
 	Platform string   `json:"platform,omitempty"`
-	Reason   string   `json:"reason"`
+	// Reason says why the image was planned; Action whether it was built or found up to
+	// date, and Why the decision.
+	Reason string `json:"reason"`
+	Action string `json:"action"`
+	Why    string `json:"why"`
 	// Engine is the id of a manager's engine image.
 	Engine       string  `json:"engine,omitempty"`
 	EngineRepo   string  `json:"engine_repo,omitempty"`
