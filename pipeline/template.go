@@ -51,7 +51,8 @@ func (r *Run) stageUnit(ctx context.Context, stager *stage.Stager, id string) (*
 		return c, nil
 	}
 	checkout := r.checkouts[u.Source]
-	c, err := stager.Engine(ctx, stage.Engine{Dir: checkout.Dir, Template: u.Image.EngineConfigTemplate})
+	c, err := stager.Engine(ctx, stage.Engine{Dir: checkout.Dir,
+		Template: u.Image.EngineConfigTemplate, Commit: checkout.Commit})
 	if errors.Is(err, stage.ErrTemplateMissing) {
 		return nil, fmt.Errorf("staging config template for image %q: %q is not in %s at %q "+
 			"(commit %s); check engine_config_template, or the ref may hold no engine source "+

@@ -45,6 +45,9 @@ type Engine struct {
 	Dir string
 	// Template is the config template's path inside the checkout.
 	Template string
+	// Commit is the commit checked out in Dir. A context staged from the same commit,
+	// template and project tree is reused as it is; empty means always restage.
+	Commit string
 }
 
 // Context is a staged build context.
@@ -60,7 +63,7 @@ type Context struct {
 func (s *Stager) Engine(ctx context.Context, e Engine) (*Context, error) {
 	sum := sha256.Sum256([]byte(e.Dir + "\x00" + e.Template))
 	name := "engine-" + filepath.Base(e.Dir) + "-" + hex.EncodeToString(sum[:4])
-	return s.assemble(ctx, name, func(dir string) error {
+	return s.assemble(ctx, name, e.Commit+"\x00"+e.Template, func(dir string) error {
 		if err := copyTemplate(e, filepath.Join(dir, filepath.FromSlash(TemplatePath))); err != nil {
 			return err
 		}
@@ -70,7 +73,7 @@ func (s *Stager) Engine(ctx context.Context, e Engine) (*Context, error) {
 
 // Manager stages the context for manager images: the project tree alone.
 func (s *Stager) Manager(ctx context.Context) (*Context, error) {
-	c, err := s.assemble(ctx, "manager", nil)
+	c, err := s.assemble(ctx, "manager", "manager", nil)
 	if c != nil {
 		c.SourceDir = ""
 	}
@@ -78,11 +81,22 @@ func (s *Stager) Manager(ctx context.Context) (*Context, error) {
 }
 
 // assemble builds a context in a temporary directory and moves it into place, so a failed or
-// interrupted staging never leaves a half context under the final name.
-func (s *Stager) assemble(ctx context.Context, name string, extra func(dir string) error) (*Context, error) {
+// interrupted staging never leaves a half context under the final name. A context whose
+// stamp shows it was staged from the same inputs is kept as it is.
+func (s *Stager) assemble(ctx context.Context, name, key string, extra func(dir string) error) (
+	*Context, error) {
 	if err := os.MkdirAll(s.Root, 0o755); err != nil {
 		return nil, fmt.Errorf("creating context root %q: %w", s.Root, err)
 	}
+	final := filepath.Join(s.Root, name)
+	stamp, err := s.stamp(key)
+	if err != nil {
+		return nil, fmt.Errorf("listing project tree for context %q: %w", name, err)
+	}
+	if stamp != "" && s.staged(final, stamp) {
+		return &Context{Dir: final, SourceDir: SourceDir}, nil
+	}
+	os.Remove(final + stampSuffix)
 	tmp, err := os.MkdirTemp(s.Root, ".staging-"+name+"-")
 	if err != nil {
 		return nil, fmt.Errorf("creating context %q: %w", name, err)
@@ -98,12 +112,16 @@ func (s *Stager) assemble(ctx context.Context, name string, extra func(dir strin
 			return nil, err
 		}
 	}
-	final := filepath.Join(s.Root, name)
 	if err := os.RemoveAll(final); err != nil {
 		return nil, fmt.Errorf("replacing context %q: %w", final, err)
 	}
 	if err := os.Rename(tmp, final); err != nil {
 		return nil, fmt.Errorf("moving context %q into place: %w", final, err)
+	}
+	if stamp != "" {
+		if err := os.WriteFile(final+stampSuffix, []byte(stamp), 0o644); err != nil {
+			return nil, fmt.Errorf("recording context %q: %w", final, err)
+		}
 	}
 	return &Context{Dir: final, SourceDir: SourceDir}, nil
 }

@@ -212,3 +212,43 @@ func TestCancelled(t *testing.T) {
 		t.Errorf("cancelled staging left %v", left)
 	}
 }
+
+func TestUnchangedContextReused(t *testing.T) {
+	s, one, _ := fixture(t)
+	one.Commit = "c1"
+	ctx := context.Background()
+	first, err := s.Engine(ctx, one)
+	if err != nil {
+		t.Fatal(err)
+	}
+	marker := filepath.Join(first.Dir, "marker")
+	write(t, marker, "still here\n")
+
+	if _, err := s.Engine(ctx, one); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(marker); err != nil {
+		t.Fatal("an unchanged context was restaged")
+	}
+
+	tests := []struct {
+		name   string
+		change func()
+	}{
+		{"project file", func() { write(t, filepath.Join(s.Project, "rootfs", "etc", "motd"), "bye\n") }},
+		{"new project file", func() { write(t, filepath.Join(s.Project, "docker", "new"), "x") }},
+		{"engine commit", func() { one.Commit = "c2" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			write(t, marker, "still here\n")
+			tt.change()
+			if _, err := s.Engine(ctx, one); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(marker); !os.IsNotExist(err) {
+				t.Error("context not restaged after the change")
+			}
+		})
+	}
+}
