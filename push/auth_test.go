@@ -57,6 +57,14 @@ func TestPushWithCredentials(t *testing.T) {
 			return ""
 		},
 	}, {
+		name: "${XDG_RUNTIME_DIR}/containers/auth.json",
+		setup: func(t *testing.T, registry string) string {
+			dir := t.TempDir()
+			writeAuthFile(t, filepath.Join(dir, "containers", "auth.json"), registry, password)
+			t.Setenv("XDG_RUNTIME_DIR", dir)
+			return ""
+		},
+	}, {
 		name: "~/.docker/config.json",
 		setup: func(t *testing.T, registry string) string {
 			home := t.TempDir()
@@ -138,6 +146,8 @@ func TestPushFailsAtOnce(t *testing.T) {
 		// serve starts what to push to and returns its host and Options.AuthFile.
 		serve func(t *testing.T) (string, string)
 		want  []string
+		// early is set for failures found before the first attempt.
+		early bool
 	}{{
 		name:  "missing image",
 		image: "polardb_pg/absent:1",
@@ -148,7 +158,8 @@ func TestPushFailsAtOnce(t *testing.T) {
 		serve: func(t *testing.T) (string, string) {
 			return newRegistry(t, user, password).Host, ""
 		},
-		want: []string{"none were found", "podman login ", "REGISTRY_AUTH_FILE"},
+		want: []string{`registry "HOST" asks for credentials and none were found`,
+			`"podman login HOST"`, "REGISTRY_AUTH_FILE"},
 	}, {
 		name: "wrong password",
 		serve: func(t *testing.T) (string, string) {
@@ -156,21 +167,30 @@ func TestPushFailsAtOnce(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "auth.json")
 			return reg.Host, writeAuthFile(t, path, reg.Host, "not-"+password)
 		},
-		want: []string{"refused the credentials found", "podman login --authfile "},
+		want: []string{`registry "HOST" refused the credentials found`,
+			"podman login --authfile "},
 	}, {
 		name: "front answering 401",
 		serve: func(t *testing.T) (string, string) {
 			reg := newRegistry(t)
 			return front(t, reg.URL, func(*http.Request) fault { return unauthorized }), ""
 		},
-		want: []string{"none were found", "podman login ", "buildah login "},
+		want: []string{`registry "HOST" asks for credentials`, `"podman login HOST"`,
+			`"buildah login HOST"`},
 	}, {
 		name: "front answering 403 to uploads",
 		serve: func(t *testing.T) (string, string) {
 			reg := newRegistry(t)
 			return front(t, reg.URL, firstN(1000, forbidden, uploadStart)), ""
 		},
-		want: []string{"denied the push", "podman login "},
+		want: []string{`registry "HOST" denied the push`, `"podman login HOST"`},
+	}, {
+		name: "missing auth file",
+		serve: func(t *testing.T) (string, string) {
+			return newRegistry(t).Host, filepath.Join(t.TempDir(), "absent.json")
+		},
+		want:  []string{"reading auth file", "absent.json", "podman login --authfile"},
+		early: true,
 	}}
 	f := newFixture(t)
 	for _, test := range tests {
@@ -195,17 +215,19 @@ func TestPushFailsAtOnce(t *testing.T) {
 			}
 			t.Logf("after %s: %v", elapsed.Round(time.Millisecond), err)
 			want := append([]string{`pushing "` + image + `" to "` + dest + `"`}, test.want...)
-			if test.image == "" {
-				want = append(want, `"`+host+`"`)
-			}
 			for _, part := range want {
+				part = strings.ReplaceAll(part, "HOST", host)
 				if !strings.Contains(err.Error(), part) {
 					t.Errorf("error does not contain %q:\n%v", part, err)
 				}
 			}
-			if pushed.Attempts != 1 || elapsed > backoff/2 {
-				t.Errorf("Push made %d attempts in %s, want 1 attempt without waiting %s",
-					pushed.Attempts, elapsed, backoff)
+			attempts := 1
+			if test.early {
+				attempts = 0
+			}
+			if pushed.Attempts != attempts || elapsed > backoff/2 {
+				t.Errorf("Push made %d attempts in %s, want %d without waiting %s",
+					pushed.Attempts, elapsed, attempts, backoff)
 			}
 			if retries := logs.lines("push failed; retrying"); len(retries) != 0 {
 				t.Errorf("retries logged:\n%s", logs.String())

@@ -114,18 +114,21 @@ type Pushed struct {
 // manifest dest then holds. Blobs a registry already has are not uploaded again.
 // Transient failures are retried up to the configured number of attempts; refused
 // credentials, a missing image and other failures that a retry cannot mend are reported
-// at once. The error names the image and the destination.
+// at once. The error names the image and the destination. Pushes into one OCI layout
+// directory must not run at the same time.
 func (p *Pusher) Push(ctx context.Context, image string, dest Destination) (Pushed, error) {
 	pushed := Pushed{Destination: dest.String()}
 	failed := func(err error) (Pushed, error) {
 		return pushed, redactError(fmt.Errorf("pushing %q to %q: %w", image, dest, err))
 	}
-	if dest.ref == nil {
+	if dest.transport == nil {
 		return failed(errors.New("no destination given; make one with ParseDestination"))
 	}
-	if err := auth.CheckAuthFile(p.authFile); err != nil {
-		return failed(fmt.Errorf("reading auth file %q: %w; log in with \"podman login "+
-			"--authfile %s REGISTRY\" or name an existing file", p.authFile, err, p.authFile))
+	if err := dest.prepare(); err != nil {
+		return failed(err)
+	}
+	if err := p.checkAuthFile(dest); err != nil {
+		return failed(err)
 	}
 	runtime, err := libimage.RuntimeFromStore(p.store, &libimage.RuntimeOptions{
 		SystemContext: p.system,
@@ -144,6 +147,19 @@ func (p *Pusher) Push(ctx context.Context, image string, dest Destination) (Push
 	p.logger.Debug("pushed", "image", image, "destination", pushed.Destination,
 		"digest", digest, "attempts", attempts)
 	return pushed, nil
+}
+
+// checkAuthFile fails a push to a registry when the auth file named in Options or
+// REGISTRY_AUTH_FILE is missing, as podman does, rather than pushing without credentials.
+func (p *Pusher) checkAuthFile(dest Destination) error {
+	if dest.registry == nil {
+		return nil
+	}
+	if err := auth.CheckAuthFile(p.authFile); err != nil {
+		return fmt.Errorf("reading auth file %q: %w; log in with \"podman login --authfile "+
+			"%s %s\" or name an existing file", p.authFile, err, p.authFile, dest.Registry())
+	}
+	return nil
 }
 
 // attempt pushes until a push succeeds, fails for good, or the attempts run out, and
