@@ -21,6 +21,11 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 readonly SUPERUSER=admin
 readonly SECRETS=/run/polardb-secrets
+# The volume is mounted away from the image's VOLUME path: buildah 1.28 at
+# times mounts its own anonymous volume over a -v mount of that path.
+readonly VOLUME=/srv/polardb
+# Where run_in and the server leave their output.
+readonly OUT=/run/e2e-out
 
 PASSED=0
 FAILED=0
@@ -41,6 +46,24 @@ check() {
 		FAILED=$((FAILED + 1))
 		printf 'not ok - %s\n' "$description"
 		[[ -z $output ]] || printf '%s\n' "$output" | sed -e 's/^/    # /'
+	fi
+}
+
+# record DESCRIPTION STATUS: records the result of a check run outside check.
+record() {
+	if (($2 == 0)); then
+		PASSED=$((PASSED + 1))
+		printf 'ok - %s\n' "$1"
+	else
+		FAILED=$((FAILED + 1))
+		printf 'not ok - %s\n    # exit status %s\n' "$1" "$2"
+	fi
+}
+
+# lacks PATTERN FILE: succeeds when no line of FILE matches PATTERN.
+lacks() {
+	if grep -E -- "$1" "$2"; then
+		return 1
 	fi
 }
 
@@ -114,28 +137,66 @@ free_port() {
 	die "found no free port"
 }
 
+# new_container VAR IMAGE: creates a container from IMAGE and stores its name
+# in VAR. Each container has one job: the buildah command serialises runs in
+# one container, so the server gets a container of its own.
 new_container() {
-	local image=$1 container
-	container=$(bh from --pull=never "$image") || die "cannot create a container from $image"
+	local container
+	container=$(bh from --pull=never "$2") || die "cannot create a container from $2"
 	CONTAINERS+=("$container")
-	printf '%s' "$container"
+	printf -v "$1" '%s' "$container"
 }
 
-# in_engine and in_manager run a command in the engine or manager container.
-in_engine() { bh run --isolation chroot "$ENGINE" -- "$@"; }
-in_manager() { bh run --isolation chroot "$MANAGER" -- "$@"; }
+# run_in CONTAINER [RUN OPTIONS...] -- COMMAND...: runs COMMAND in CONTAINER,
+# prints its output and returns its exit status. Output and status go through
+# files in a mounted directory: the buildah command's forwarding of a short
+# command's output is not reliable enough to assert on.
+run_in() {
+	local container=$1 capture
+	local -a options=()
+	shift
+	while [[ $1 != -- ]]; do
+		options+=("$1")
+		shift
+	done
+	shift
+	capture=$(mktemp -u "$WORK/out/run.XXXXXX")
+	capture=${capture##*/}
+	# shellcheck disable=SC2016 # expanded by the shell in the container
+	bh run --isolation chroot "${options[@]}" -v "$WORK/out:$OUT" "$container" -- \
+		sh -c '"$@" >"$0.out" 2>&1; echo $? >"$0.status"' "$OUT/$capture" "$@" \
+		>/dev/null 2>&1 || true
+	cat "$WORK/out/$capture.out" 2>/dev/null || true
+	if [[ ! -s $WORK/out/$capture.status ]]; then
+		printf 'the container did not run: %s\n' "$*"
+		return 125
+	fi
+	return "$(cat "$WORK/out/$capture.status")"
+}
 
-# sql_as USER SECRET: runs SQL from standard input in the engine container,
-# over TCP, as USER with the password in secret file SECRET.
+# in_client runs a command in a second container of the engine image, beside
+# the server; in_manager runs one in the manager container.
+in_client() { run_in "$CLIENT" "${CLIENT_ENV[@]}" "${SECRET_VOLUME[@]}" -- "$@"; }
+in_manager() { run_in "$MANAGER" "${MANAGER_ENV[@]}" "${SECRET_VOLUME[@]}" -- "$@"; }
+
+# sql_as USER SECRET SQL: runs SQL in a client container, over TCP, as USER
+# with the password in secret file SECRET. SQL travels as an argument, not on
+# standard input, for the same reason as in run_in.
 sql_as() {
 	# shellcheck disable=SC2016 # expanded by the shell in the container
-	bh run --isolation chroot "$ENGINE" -- sh -c \
+	in_client sh -c \
 		'PGPASSWORD=$(cat "$0") exec psql -X -q -At -v ON_ERROR_STOP=1 \
-			-h 127.0.0.1 -p "$POLARDB_PORT" -U "$1" -d postgres' \
-		"$SECRETS/$2" "$1"
+			-h 127.0.0.1 -p "$POLARDB_PORT" -U "$1" -d postgres -c "$2"' \
+		"$SECRETS/$2" "$1" "$3"
 }
-sql() { sql_as "$SUPERUSER" superuser; }
+sql() { sql_as "$SUPERUSER" superuser "$1"; }
 ctl() { in_manager polardb-ctl "$@"; }
+# ctl_from FILE ARGS...: runs polardb-ctl with FILE, a path in the manager
+# container, as its standard input.
+ctl_from() {
+	# shellcheck disable=SC2016 # expanded by the shell in the container
+	in_manager sh -c 'exec polardb-ctl "$@" <"$0"' "$@"
+}
 
 postmaster_pid() {
 	head -n 1 "$WORK/data/primary_datadir/postmaster.pid" 2>/dev/null
@@ -144,14 +205,17 @@ postmaster_pid() {
 # start_server runs the entrypoint as root (it drops to the database user
 # itself) in the background and waits for the health check to pass.
 start_server() {
-	bh run --isolation chroot --user root "${VOLUMES[@]}" "$ENGINE" -- \
-		docker-entrypoint.sh postgres >>"$WORK/server.log" 2>&1 &
+	# shellcheck disable=SC2016 # expanded by the shell in the container
+	bh run --isolation chroot --user root "${SERVER_ENV[@]}" "${SECRET_VOLUME[@]}" \
+		-v "$WORK/data:$VOLUME" -v "$WORK/out:$OUT" "$SERVER" -- \
+		sh -c 'exec "$@" >>"$0" 2>&1' "$OUT/server.log" docker-entrypoint.sh postgres \
+		>>"$WORK/out/buildah.log" 2>&1 &
 	SERVER_PID=$!
 	local deadline=$((SECONDS + 120))
-	until in_engine polardb-healthcheck; do
+	until in_client polardb-healthcheck >/dev/null 2>&1; do
 		if ! kill -0 "$SERVER_PID" 2>/dev/null; then
 			SERVER_PID=''
-			sed -e 's/^/    # /' "$WORK/server.log" >&2
+			sed -e 's/^/    # /' "$WORK/out/server.log" >&2
 			die "the engine container exited during start-up"
 		fi
 		((SECONDS < deadline)) || die "the engine did not become healthy in 120s"
@@ -159,13 +223,31 @@ start_server() {
 	done
 }
 
-# stop_server SIGNAL: signals the postmaster and waits for the container's
-# process to end; returns the container's exit status.
+# descendants PID: prints the process ids below PID, deepest first.
+descendants() {
+	local child
+	for child in $(ps -o pid= --ppid "$1"); do
+		descendants "$child"
+		printf '%s\n' "$child"
+	done
+}
+
+# stop_server SIGNAL: signals the postmaster and waits up to 60 seconds for
+# the container's process to end; returns the container's exit status. What
+# still runs then (or when no postmaster started) is killed.
 stop_server() {
-	local signal=$1 pid status=0
+	local signal=$1 pid status=0 deadline=$((SECONDS + 60))
 	[[ -n $SERVER_PID ]] || return 0
 	pid=$(postmaster_pid) || true
-	[[ -z $pid ]] || kill "-$signal" "$pid"
+	[[ -z $pid ]] || kill "-$signal" "$pid" 2>/dev/null || true
+	while [[ -n $pid ]] && kill -0 "$SERVER_PID" 2>/dev/null && ((SECONDS < deadline)); do
+		sleep 0.2
+	done
+	if kill -0 "$SERVER_PID" 2>/dev/null; then
+		log "the engine container did not stop; killing it"
+		# shellcheck disable=SC2046 # one process id per word
+		kill -KILL $(descendants "$SERVER_PID") "$SERVER_PID" 2>/dev/null || true
+	fi
 	wait "$SERVER_PID" || status=$?
 	SERVER_PID=''
 	return "$status"
@@ -173,13 +255,25 @@ stop_server() {
 
 prepare() {
 	WORK=$(mktemp -d /tmp/polardb-e2e.XXXXXX)
-	mkdir -p "$WORK/data" "$WORK/empty" "$WORK/secrets"
+	mkdir -p "$WORK/data" "$WORK/empty" "$WORK/secrets" "$WORK/out"
+	chmod 1777 "$WORK/out"
 	PORT=${E2E_PORT:-$(free_port)}
-	ENGINE=$(new_container "$ENGINE_IMAGE")
-	MANAGER=$(new_container "$MANAGER_IMAGE")
+	new_container SERVER "$ENGINE_IMAGE"
+	new_container CLIENT "$ENGINE_IMAGE"
+	new_container MANAGER "$MANAGER_IMAGE"
+	new_container REFUSED "$MANAGER_IMAGE"
+	# Settings reach the containers with each run (-e) rather than through
+	# buildah config, which would change the containers between runs.
+	SERVER_ENV=(-e POLARDB_PORT="$PORT" -e POLARDB_USER="$SUPERUSER"
+		-e POLARDB_PASSWORD_FILE="$SECRETS/superuser" -e POLARDB_DATA_DIR="$VOLUME")
+	CLIENT_ENV=(-e POLARDB_PORT="$PORT")
+	MANAGER_ENV=(-e PGHOST=127.0.0.1 -e PGPORT="$PORT" -e PGUSER="$SUPERUSER"
+		-e PGPASSFILE="$SECRETS/pgpass")
+	SECRET_VOLUME=(-v "$WORK/secrets:$SECRETS:ro")
 
 	local uid
-	uid=$(in_engine id -u postgres) || die "the engine image has no postgres user"
+	uid=$(run_in "$CLIENT" -- id -u postgres) ||
+		die "the engine image has no postgres user"
 	# Test passwords, random per run; they reach the containers only as files.
 	head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$WORK/secrets/superuser"
 	head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$WORK/secrets/app"
@@ -188,23 +282,20 @@ prepare() {
 	chown -R "$uid" "$WORK/secrets"
 	chmod 0700 "$WORK/secrets"
 	chmod 0600 "$WORK/secrets"/*
-
-	VOLUMES=(-v "$WORK/data:/var/polardb" -v "$WORK/secrets:$SECRETS:ro")
-	bh config --env POLARDB_PORT="$PORT" --env POLARDB_USER="$SUPERUSER" \
-		--env POLARDB_PASSWORD_FILE="$SECRETS/superuser" "$ENGINE"
-	bh config --env PGHOST=127.0.0.1 --env PGPORT="$PORT" --env PGUSER="$SUPERUSER" \
-		--env PGPASSFILE="$SECRETS/pgpass" "$MANAGER"
 }
 
 check_image() {
-	check "engine image records its build arguments as labels" \
-		expect_output '"PolarVersion": "[0-9a-f]{7,}"' \
-		bh inspect --type image --format '{{json .OCIv1.Config.Labels}}' "$ENGINE_IMAGE"
+	local labels='{{index .OCIv1.Config.Labels "PolarVersion"}}'
+	labels+=' {{index .OCIv1.Config.Labels "CodeVersion"}}'
+	check "engine image records the engine and project commits as labels" \
+		expect_output '^[0-9a-f]{7,} [0-9a-f]{7,}$' \
+		bh inspect --type image --format "$labels" "$ENGINE_IMAGE"
 	check "manager image carries polardb-ctl and its help" \
 		expect_output 'Exit codes:' in_manager polardb-ctl --help
 	check "entrypoint refuses an empty volume without a password" \
-		expect_failure 'POLARDB_PASSWORD' bh run --isolation chroot \
-		-v "$WORK/empty:/var/polardb" "$MANAGER" -- docker-entrypoint.sh postgres
+		expect_failure 'POLARDB_PASSWORD' run_in "$REFUSED" \
+		-e POLARDB_DATA_DIR="$VOLUME" -v "$WORK/empty:$VOLUME" -- \
+		docker-entrypoint.sh postgres
 	check "entrypoint wrote nothing to the refused volume" \
 		test -z "$(ls -A "$WORK/empty")"
 }
@@ -214,20 +305,21 @@ check_engine() {
 	pid=$(postmaster_pid)
 	check "postmaster runs as a non-root user" \
 		test "$(stat -c %u "/proc/$pid")" -ne 0
-	check "entrypoint replaced itself with the postmaster (exec)" \
+	check "the postmaster is the process the container started" \
 		expect_output '^postgres' tr '\0' ' ' <"/proc/$pid/cmdline"
+	check "no entrypoint shell stays behind the postmaster (exec)" \
+		lacks '^(bash|sh|dash|setpriv|runuser)$' "/proc/$(ps -o ppid= -p "$pid" | tr -d ' ')/comm"
 	check "new cluster uses the staged configuration template" \
 		grep -q '^# Configuration template: /etc/polardb/postgresql.conf' \
 		"$WORK/data/primary_datadir/postgresql.conf"
 	check "server listens on the network with the container settings" \
-		expect_output "^\\*$" sql <<<"SHOW listen_addresses;"
+		expect_output "^\\*$" sql "SHOW listen_addresses;"
 	check "superuser logs in with its password over TCP" \
-		expect_output "^$SUPERUSER\$" sql <<<"SELECT current_user;"
+		expect_output "^$SUPERUSER\$" sql "SELECT current_user;"
 	check "a wrong password is refused" \
-		expect_failure 'password authentication failed' sql_as "$SUPERUSER" app \
-		<<<"SELECT 1;"
+		expect_failure 'password authentication failed' sql_as "$SUPERUSER" app "SELECT 1;"
 	check "create a table, insert and read a row" \
-		expect_output '^1\|first$' sql <<<"CREATE TABLE e2e (id int, note text);
+		expect_output '^1\|first$' sql "CREATE TABLE e2e (id int, note text);
 INSERT INTO e2e VALUES (1, 'first'); SELECT id, note FROM e2e;"
 }
 
@@ -247,17 +339,16 @@ check_manager_users() {
 		'APP_PASSWORD=$(cat "$0") exec polardb-ctl create-user app --password-env APP_PASSWORD' \
 		"$SECRETS/app"
 	check "the created user logs in with its password" \
-		expect_output '^app$' sql_as app app <<<"SELECT current_user;"
+		expect_output '^app$' sql_as app app "SELECT current_user;"
 	check "the created user is not a superuser" \
-		expect_output '^f$' sql <<<"SELECT rolsuper FROM pg_roles WHERE rolname = 'app';"
+		expect_output '^f$' sql "SELECT rolsuper FROM pg_roles WHERE rolname = 'app';"
 	check "creating the same user again is a conflict (3)" \
-		expect_status 3 in_manager polardb-ctl create-user app --password-stdin \
-		<"$WORK/secrets/app"
+		expect_status 3 ctl_from "$SECRETS/app" create-user app --password-stdin
 	check "polardb-ctl create-user --password-stdin --superuser" \
-		expect_output 'created user "ops"' in_manager polardb-ctl create-user ops \
-		--password-stdin --superuser <"$WORK/secrets/app"
+		expect_output 'created user "ops"' \
+		ctl_from "$SECRETS/app" create-user ops --password-stdin --superuser
 	check "the user created from standard input logs in as a superuser" \
-		expect_output '^t$' sql_as ops app <<<"SELECT rolsuper FROM pg_roles
+		expect_output '^t$' sql_as ops app "SELECT rolsuper FROM pg_roles
 WHERE rolname = current_user;"
 	check "a missing password variable is a usage error (2)" \
 		expect_status 2 ctl create-user nobody --password-env E2E_UNSET_VARIABLE
@@ -266,19 +357,19 @@ WHERE rolname = current_user;"
 check_manager_read_only() {
 	check "polardb-ctl read-only on" expect_output '^read-only: on$' ctl read-only on
 	check "writes fail while the instance is read-only" \
-		expect_failure 'read-only transaction' sql <<<"INSERT INTO e2e VALUES (2, 'locked');"
+		expect_failure 'read-only transaction' sql "INSERT INTO e2e VALUES (2, 'locked');"
 	check "polardb-ctl read-only status reports on" \
 		expect_output '^read-only: on$' ctl read-only status
 	check "polardb-ctl health reports read_only: on" \
 		expect_output '^read_only: on$' ctl health
 	check "polardb-ctl read-only off" expect_output '^read-only: off$' ctl read-only off
 	check "writes work again after read-only off" \
-		expect_output '^2$' sql <<<"INSERT INTO e2e VALUES (2, 'unlocked');
+		expect_output '^2$' sql "INSERT INTO e2e VALUES (2, 'unlocked');
 SELECT count(*) FROM e2e;"
 }
 
 slot_count() {
-	sql <<<"SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'e2e_slot';"
+	sql "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'e2e_slot';"
 }
 
 check_manager_slots() {
@@ -304,10 +395,10 @@ auto_conf_sum() {
 }
 
 check_manager_params() {
-	check "SHOW work_mem starts at the default" expect_output '^4MB$' sql <<<"SHOW work_mem;"
+	check "SHOW work_mem starts at the default" expect_output '^4MB$' sql "SHOW work_mem;"
 	check "polardb-ctl set-param work_mem 8MB" \
 		expect_output '^work_mem = 8MB$' ctl set-param work_mem 8MB
-	check "a new session sees the new work_mem" expect_output '^8MB$' sql <<<"SHOW work_mem;"
+	check "a new session sees the new work_mem" expect_output '^8MB$' sql "SHOW work_mem;"
 
 	local before
 	before=$(auto_conf_sum)
@@ -318,7 +409,7 @@ check_manager_params() {
 	check "rejected changes leave postgresql.auto.conf untouched" \
 		test "$(auto_conf_sum)" = "$before"
 	check "work_mem is still 8MB after the rejected changes" \
-		expect_output '^8MB$' sql <<<"SHOW work_mem;"
+		expect_output '^8MB$' sql "SHOW work_mem;"
 
 	check "polardb-ctl set-param with a restart-only parameter says so" \
 		expect_output 'restart required' ctl set-param max_connections 120
@@ -332,19 +423,24 @@ check_manager_params() {
 }
 
 check_lifecycle() {
-	check "SIGTERM shuts the engine down cleanly (exit status 0)" stop_server TERM
+	# The server is a background job of this shell, so it is stopped here and
+	# not inside check's command substitution.
+	local status=0
+	stop_server TERM || status=$?
+	record "SIGTERM shuts the engine down cleanly (exit status 0)" "$status"
 	check "the server log records the shutdown" \
-		grep -q 'database system is shut down' "$WORK/server.log"
-	: >"$WORK/server.log"
+		grep -q 'database system is shut down' "$WORK/out/server.log"
+	: >"$WORK/out/server.log"
 	start_server
 	check "a restart reuses the volume without initialising again" \
-		expect_failure 'initialising' cat "$WORK/server.log"
+		lacks 'initialising' "$WORK/out/server.log"
 	check "rows written before the restart are still there" \
-		expect_output '^2$' sql <<<"SELECT count(*) FROM e2e;"
+		expect_output '^2$' sql "SELECT count(*) FROM e2e;"
 	check "settings made with set-param survive the restart" \
-		expect_output '^120$' sql <<<"SHOW max_connections;"
-	check "SIGINT (the image's stop signal) shuts the engine down (exit status 0)" \
-		stop_server INT
+		expect_output '^120$' sql "SHOW max_connections;"
+	status=0
+	stop_server INT || status=$?
+	record "SIGINT (the image's stop signal) shuts the engine down (exit status 0)" "$status"
 }
 
 main() {
@@ -357,6 +453,9 @@ main() {
 	require_buildah
 	[[ $(id -u) -eq 0 ]] || die "must run as root (buildah chroot isolation needs it)"
 	trap cleanup EXIT
+	trap 'exit 130' INT TERM
+	# Nothing reads this script's input; containers get none either.
+	exec </dev/null
 
 	prepare
 	log "engine $ENGINE_IMAGE, manager $MANAGER_IMAGE, port $PORT"

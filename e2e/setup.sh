@@ -25,12 +25,13 @@ readonly ENGINE_BRANCH=POLARDB_15_STABLE
 readonly BASE_IMAGE=localhost/polardb-e2e-base:bookworm
 readonly SOURCE_PACKAGE=postgresql-15
 # Packages the engine Dockerfiles' configure and make need with the options
-# e2e/image.yml selects, plus what the entrypoint and the healthcheck use.
+# e2e/image.yml selects. The engine runs on the same image, as PolarDB's
+# published images run on their development image.
 readonly BUILD_PACKAGES=(
-	gcc make bison flex perl pkg-config binutils
+	gcc make bison flex perl pkg-config
 	libreadline-dev zlib1g-dev libssl-dev libicu-dev
 	libxml2-dev libxslt1-dev uuid-dev liblz4-dev libzstd-dev
-	gettext tzdata locales-all ca-certificates
+	gettext tzdata
 )
 
 log() { printf 'setup: %s\n' "$*" >&2; }
