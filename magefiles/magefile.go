@@ -1,7 +1,7 @@
 //go:build mage
 
 // Targets of the PolarDB image builder. Settings come from the environment: IMAGE_CONFIG,
-// IMAGES, WORK_DIR, NO_CACHE and JOBS (see README.md).
+// IMAGES, WORK_DIR, NO_CACHE, JOBS and PUSH_ATTEMPTS (see README.md).
 package main
 
 import (
@@ -74,6 +74,16 @@ func BuildManagers(ctx context.Context) error {
 		return err
 	}
 	return run.BuildManagers(ctx)
+}
+
+// Push builds, then pushes every planned image whose push is true to each destination.
+func Push(ctx context.Context) error {
+	mg.CtxDeps(ctx, Build)
+	run, err := current()
+	if err != nil {
+		return err
+	}
+	return run.Push(ctx, pushOptions())
 }
 
 // Build builds every planned image, engines and the managers on them (the default target).

@@ -12,6 +12,7 @@ import (
 	"github.com/magefile/mage/mg"
 
 	"github.com/polardb/imagebuilder/pipeline"
+	"github.com/polardb/imagebuilder/push"
 )
 
 var (
@@ -49,6 +50,17 @@ func settings() pipeline.Settings {
 	}
 	s.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	return s
+}
+
+func pushOptions() push.Options {
+	o := push.Options{}
+	if attempts, err := strconv.Atoi(os.Getenv("PUSH_ATTEMPTS")); err == nil {
+		o.Attempts = attempts
+	}
+	if mg.Verbose() {
+		o.Output = os.Stdout
+	}
+	return o
 }
 
 func env(name, fallback string) string {

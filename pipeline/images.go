@@ -19,6 +19,7 @@ type future struct {
 	took   time.Duration
 	action string
 	why    string
+	pushed []result.Pushed
 	err    error
 }
 
@@ -193,6 +194,7 @@ func (r *Run) record(u *plan.Unit, f *future) result.Image {
 		Engine:   u.Engine,
 		Action:   f.action,
 		Why:      f.why,
+		Pushed:   f.pushed,
 		Seconds:  f.took.Seconds(),
 	}
 	if u.IsEngine() {

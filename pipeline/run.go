@@ -73,6 +73,7 @@ type Run struct {
 	builds    map[string]*future
 	builder   *builderRef
 	slots     chan struct{}
+	destLocks map[string]*sync.Mutex
 }
 
 // Open loads and validates the configuration and makes the plan. It touches no network and

@@ -29,6 +29,14 @@ type Image struct {
 	EngineRef    string  `json:"engine_ref,omitempty"`
 	EngineCommit string  `json:"engine_commit,omitempty"`
 	Seconds      float64 `json:"duration_seconds"`
+	// Pushed lists each destination the image was pushed to and the digest it holds.
+	Pushed []Pushed `json:"pushed,omitempty"`
+}
+
+// Pushed records one destination of a push.
+type Pushed struct {
+	Destination string `json:"destination"`
+	Digest      string `json:"digest"`
 }
 
 // Result is the record of one run.
