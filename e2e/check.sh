@@ -277,6 +277,8 @@ prepare() {
 	# Test passwords, random per run; they reach the containers only as files.
 	head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$WORK/secrets/superuser"
 	head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$WORK/secrets/app"
+	# Quotes, a backslash and psql's variable sigil, to test polardb-ctl's quoting.
+	printf '%s\n' "it's a \\ :'pw' \"x\"" >"$WORK/secrets/tricky"
 	printf '127.0.0.1:%s:*:%s:%s\n' "$PORT" "$SUPERUSER" \
 		"$(cat "$WORK/secrets/superuser")" >"$WORK/secrets/pgpass"
 	chown -R "$uid" "$WORK/secrets"
@@ -350,6 +352,11 @@ check_manager_users() {
 	check "the user created from standard input logs in as a superuser" \
 		expect_output '^t$' sql_as ops app "SELECT rolsuper FROM pg_roles
 WHERE rolname = current_user;"
+	check "polardb-ctl create-user quotes names and passwords" \
+		expect_output "created user \"o'brien \"x\"\"" \
+		ctl_from "$SECRETS/tricky" create-user "o'brien \"x\"" --password-stdin
+	check "that user logs in with its password" \
+		expect_output "^o'brien \"x\"\$" sql_as "o'brien \"x\"" tricky "SELECT current_user;"
 	check "a missing password variable is a usage error (2)" \
 		expect_status 2 ctl create-user nobody --password-env E2E_UNSET_VARIABLE
 }
