@@ -125,7 +125,8 @@ func (b *Builder) SystemContext() *types.SystemContext {
 	return &system
 }
 
-// Close unmounts everything the store still has mounted and releases it.
+// Close unmounts everything the store still has mounted and releases it. No build may be
+// running when it is called.
 func (b *Builder) Close() error {
 	b.closeOnce.Do(func() {
 		b.closeErr = shutdown(b.store)

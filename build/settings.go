@@ -75,7 +75,8 @@ func policyFile(stateDir, root string, logger *slog.Logger) (string, error) {
 	path, err := writeDefault(stateDir, "policy.json", acceptPolicy)
 	if err != nil {
 		return "", fmt.Errorf("providing a signature policy: %w; "+
-			"or create /etc/containers/policy.json (Debian package containers-common)", err)
+			"or install /etc/containers/policy.json (Debian package "+
+			"golang-github-containers-common)", err)
 	}
 	logger.Debug("no signature policy found; using one that accepts every image", "path", path)
 	return path, nil
@@ -97,7 +98,8 @@ func registriesFile(stateDir, root string, logger *slog.Logger) (string, error) 
 	path, err := writeDefault(stateDir, "registries.conf", dockerHubRegistries)
 	if err != nil {
 		return "", fmt.Errorf("providing a registries configuration: %w; "+
-			"or create /etc/containers/registries.conf", err)
+			"or install /etc/containers/registries.conf (Debian package "+
+			"golang-github-containers-image)", err)
 	}
 	logger.Debug("no registries configuration found; short image names resolve to docker.io",
 		"path", path)
