@@ -153,6 +153,7 @@ func TestPushFailsAtOnce(t *testing.T) {
 		image: "polardb_pg/absent:1",
 		serve: func(t *testing.T) (string, string) { return newRegistry(t).Host, "" },
 		want:  []string{"no image", "build it first"},
+		early: true,
 	}, {
 		name: "no credentials",
 		serve: func(t *testing.T) (string, string) {

@@ -12,6 +12,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/polardb/imagebuilder/internal/buildtest"
 	"github.com/polardb/imagebuilder/push"
 )
 
@@ -34,8 +35,10 @@ func TestPushToOCI(t *testing.T) {
 		},
 		layoutDir: func(t *testing.T, dir string) string { return filepath.Join(dir, "layout") },
 	}, {
-		name:  "archive",
-		dests: func(dir string) []string { return []string{"oci-archive:" + dir + "/engine.tar:15.1"} },
+		name: "archive",
+		dests: func(dir string) []string {
+			return []string{"oci-archive:" + dir + "/engine.tar:15.1"}
+		},
 		layoutDir: func(t *testing.T, dir string) string {
 			return untar(t, filepath.Join(dir, "engine.tar"))
 		},
@@ -149,4 +152,24 @@ func writeEntry(path string, entry io.Reader) error {
 		return err
 	}
 	return out.Close()
+}
+
+// TestPushMissingImageWritesNothing pushes an image the store lacks into an archive: the
+// push fails before anything, even the archive's directory, is created.
+func TestPushMissingImageWritesNothing(t *testing.T) {
+	pusher := push.New(buildtest.Builder(t), push.Options{BlobInfoCacheDir: t.TempDir()})
+	dir := filepath.Join(t.TempDir(), "out")
+	dest := destination(t, "oci-archive:"+dir+"/engine.tar:15.1")
+
+	pushed, err := pusher.Push(context.Background(), "polardb_pg/absent:1", dest)
+
+	if err == nil || !strings.Contains(err.Error(), "build it first") {
+		t.Errorf("Push of a missing image returned %v, want the hint to build it", err)
+	}
+	if pushed.Attempts != 0 {
+		t.Errorf("Push made %d attempts for a missing image, want 0", pushed.Attempts)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the failed push created %s (stat: %v)", dir, err)
+	}
 }

@@ -124,16 +124,19 @@ func (p *Pusher) Push(ctx context.Context, image string, dest Destination) (Push
 	if dest.transport == nil {
 		return failed(errors.New("no destination given; make one with ParseDestination"))
 	}
-	if err := dest.prepare(); err != nil {
-		return failed(err)
-	}
-	if err := p.checkAuthFile(dest); err != nil {
-		return failed(err)
-	}
 	runtime, err := libimage.RuntimeFromStore(p.store, &libimage.RuntimeOptions{
 		SystemContext: p.system,
 	})
 	if err != nil {
+		return failed(err)
+	}
+	if _, _, err := runtime.LookupImage(image, nil); err != nil {
+		return failed(p.hint(err, image, dest))
+	}
+	if err := p.checkAuthFile(dest); err != nil {
+		return failed(err)
+	}
+	if err := dest.prepare(); err != nil {
 		return failed(err)
 	}
 

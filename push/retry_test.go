@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -96,11 +97,16 @@ func containsAny(s string, parts []string) bool {
 }
 
 // TestPushGivesUp pushes through a front that always answers 503: the push stops after
-// the configured number of attempts, and says so.
+// the configured number of attempts, and says so. Every attempt ends at its first request,
+// so the front sees one request per attempt and none from retries of the library's own.
 func TestPushGivesUp(t *testing.T) {
 	f := newFixture(t)
 	reg := newRegistry(t)
-	host := front(t, reg.URL, func(*http.Request) fault { return unavailable })
+	var requests atomic.Int64
+	host := front(t, reg.URL, func(*http.Request) fault {
+		requests.Add(1)
+		return unavailable
+	})
 	pusher, logs := f.pusher(t, push.Options{Attempts: 4, Backoff: 5 * time.Millisecond})
 	dest := "docker://" + host + "/polardb/engine:15.1"
 
@@ -120,6 +126,9 @@ func TestPushGivesUp(t *testing.T) {
 	}
 	if retries := logs.lines("push failed; retrying"); len(retries) != 3 {
 		t.Errorf("%d retries logged, want 3:\n%s", len(retries), logs.String())
+	}
+	if got := requests.Load(); got != 4 {
+		t.Errorf("the registry received %d requests for 4 attempts", got)
 	}
 }
 
