@@ -12,7 +12,8 @@
 # Prints one "ok"/"not ok" line per check and exits 1 if any failed, 2 on bad
 # usage. Containers and files it made are removed on exit (E2E_KEEP=1 keeps
 # the work directory for inspection). E2E_PORT picks the port (default: a free
-# one); lib.sh tells how to choose the buildah store.
+# one); E2E_DEBUG_ASSERTIONS=on|off adds a check that the engine was built
+# with or without assertions; lib.sh tells how to choose the buildah store.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -320,6 +321,10 @@ check_engine() {
 		expect_output "^$SUPERUSER\$" sql "SELECT current_user;"
 	check "a wrong password is refused" \
 		expect_failure 'password authentication failed' sql_as "$SUPERUSER" app "SELECT 1;"
+	if [[ -n ${E2E_DEBUG_ASSERTIONS-} ]]; then
+		check "engine built with debug_assertions $E2E_DEBUG_ASSERTIONS" \
+			expect_output "^$E2E_DEBUG_ASSERTIONS\$" sql "SHOW debug_assertions;"
+	fi
 	check "create a table, insert and read a row" \
 		expect_output '^1\|first$' sql "CREATE TABLE e2e (id int, note text);
 INSERT INTO e2e VALUES (1, 'first'); SELECT id, note FROM e2e;"
