@@ -28,10 +28,10 @@ func writeAuthFile(t *testing.T, path, registry, secret string) string {
 	return path
 }
 
-// TestPushWithCredentials pushes to a registry with basic authentication, with the
+// testPushWithCredentials pushes to a registry with basic authentication, with the
 // credentials found in each of the places the standard lookup reads, and checks that the
 // password appears in no log and no report.
-func TestPushWithCredentials(t *testing.T) {
+func testPushWithCredentials(t *testing.T, f *fixture) {
 	tests := []struct {
 		name string
 		// setup stores credentials for registry and returns Options.AuthFile.
@@ -82,7 +82,6 @@ func TestPushWithCredentials(t *testing.T) {
 			return ""
 		},
 	}}
-	f := newFixture(t)
 	for _, test := range tests {
 		t.Run(test.name, func(t *testing.T) {
 			isolateCredentials(t)
@@ -135,10 +134,10 @@ func assertNoSecret(t *testing.T, texts map[string]string) {
 	}
 }
 
-// TestPushFailsAtOnce meets failures that no retry mends: the push stops after one
+// testPushFailsAtOnce meets failures that no retry mends: the push stops after one
 // attempt, well inside the first backoff, with an error that names the image, the
 // destination and what to do.
-func TestPushFailsAtOnce(t *testing.T) {
+func testPushFailsAtOnce(t *testing.T, f *fixture) {
 	const backoff = 10 * time.Second
 	tests := []struct {
 		name  string
@@ -193,7 +192,6 @@ func TestPushFailsAtOnce(t *testing.T) {
 		want:  []string{"reading auth file", "absent.json", "podman login --authfile"},
 		early: true,
 	}}
-	f := newFixture(t)
 	for _, test := range tests {
 		t.Run(test.name, func(t *testing.T) {
 			isolateCredentials(t)

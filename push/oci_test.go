@@ -19,10 +19,10 @@ import (
 // refNameAnnotation is the OCI annotation that carries a tag in an image layout's index.
 const refNameAnnotation = "org.opencontainers.image.ref.name"
 
-// TestPushToOCI pushes into an OCI layout directory under two tags and into an OCI
+// testPushToOCI pushes into an OCI layout directory under two tags and into an OCI
 // archive, then reads both back with go-containerregistry: each tag names the manifest
 // Push reported, and the image has the fixture's label and file.
-func TestPushToOCI(t *testing.T) {
+func testPushToOCI(t *testing.T, f *fixture) {
 	tests := []struct {
 		name  string
 		dests func(dir string) []string
@@ -43,7 +43,6 @@ func TestPushToOCI(t *testing.T) {
 			return untar(t, filepath.Join(dir, "engine.tar"))
 		},
 	}}
-	f := newFixture(t)
 	for _, test := range tests {
 		t.Run(test.name, func(t *testing.T) {
 			// A missing auth file matters to registries only.

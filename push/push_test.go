@@ -13,10 +13,32 @@ import (
 	"github.com/polardb/imagebuilder/push"
 )
 
-// TestPushToRegistry pushes to two tags of a real registry and reads both back with an
-// independent client: the tags, the digest, the label and the copied file.
-func TestPushToRegistry(t *testing.T) {
+// TestPush runs the push scenarios on one store that holds the test image, built once:
+// each scenario has registries, fronts, caches and logs of its own.
+func TestPush(t *testing.T) {
+	scenarios := []struct {
+		name string
+		run  func(*testing.T, *fixture)
+	}{
+		{"to registry", testPushToRegistry},
+		{"uploads only missing blobs", testPushUploadsOnlyMissingBlobs},
+		{"PushAll goes on after a failure", testPushAllGoesOnAfterAFailure},
+		{"retries transient failures", testPushRetriesTransientFailures},
+		{"gives up", testPushGivesUp},
+		{"stops when cancelled", testPushStopsWhenCancelled},
+		{"with credentials", testPushWithCredentials},
+		{"fails at once", testPushFailsAtOnce},
+		{"to OCI", testPushToOCI},
+	}
 	f := newFixture(t)
+	for _, scenario := range scenarios {
+		t.Run(scenario.name, func(t *testing.T) { scenario.run(t, f) })
+	}
+}
+
+// testPushToRegistry pushes to two tags of a real registry and reads both back with an
+// independent client: the tags, the digest, the label and the copied file.
+func testPushToRegistry(t *testing.T, f *fixture) {
 	reg := newRegistry(t)
 	var output logBuffer
 	pusher, logs := f.pusher(t, push.Options{Output: &output})
@@ -75,10 +97,9 @@ func assertTags(t *testing.T, repository string, tags ...string) {
 	}
 }
 
-// TestPushUploadsOnlyMissingBlobs pushes an unchanged image again, to the same tag and to
+// testPushUploadsOnlyMissingBlobs pushes an unchanged image again, to the same tag and to
 // another, and counts the blob uploads the registry answered.
-func TestPushUploadsOnlyMissingBlobs(t *testing.T) {
-	f := newFixture(t)
+func testPushUploadsOnlyMissingBlobs(t *testing.T, f *fixture) {
 	reg := newRegistry(t)
 	pusher, _ := f.pusher(t, push.Options{})
 	ctx := context.Background()
@@ -109,10 +130,9 @@ func TestPushUploadsOnlyMissingBlobs(t *testing.T) {
 	}
 }
 
-// TestPushAllGoesOnAfterAFailure pushes to a registry that refuses connections and to
+// testPushAllGoesOnAfterAFailure pushes to a registry that refuses connections and to
 // a working one: the working one gets the image, and the error names the other.
-func TestPushAllGoesOnAfterAFailure(t *testing.T) {
-	f := newFixture(t)
+func testPushAllGoesOnAfterAFailure(t *testing.T, f *fixture) {
 	reg := newRegistry(t)
 	pusher, logs := f.pusher(t, push.Options{Attempts: 3, Backoff: 10 * time.Millisecond})
 	refused := "docker://127.0.0.1:1/polardb/engine:15.1"

@@ -12,10 +12,10 @@ import (
 	"github.com/polardb/imagebuilder/push"
 )
 
-// TestPushRetriesTransientFailures pushes through fronts that answer 503 or cut
+// testPushRetriesTransientFailures pushes through fronts that answer 503 or cut
 // connections, and to a registry that is down for a while: each push succeeds after
 // retries, each retry is logged once with its reason, and the registry holds the image.
-func TestPushRetriesTransientFailures(t *testing.T) {
+func testPushRetriesTransientFailures(t *testing.T, f *fixture) {
 	tests := []struct {
 		name string
 		// serve returns the host to push to, in front of reg.
@@ -49,7 +49,6 @@ func TestPushRetriesTransientFailures(t *testing.T) {
 		},
 		reason: []string{"connection refused"},
 	}}
-	f := newFixture(t)
 	for _, test := range tests {
 		t.Run(test.name, func(t *testing.T) {
 			reg := newRegistry(t)
@@ -96,11 +95,10 @@ func containsAny(s string, parts []string) bool {
 	return false
 }
 
-// TestPushGivesUp pushes through a front that always answers 503: the push stops after
+// testPushGivesUp pushes through a front that always answers 503: the push stops after
 // the configured number of attempts, and says so. Every attempt ends at its first request,
 // so the front sees one request per attempt and none from retries of the library's own.
-func TestPushGivesUp(t *testing.T) {
-	f := newFixture(t)
+func testPushGivesUp(t *testing.T, f *fixture) {
 	reg := newRegistry(t)
 	var requests atomic.Int64
 	host := front(t, reg.URL, func(*http.Request) fault {
@@ -132,10 +130,9 @@ func TestPushGivesUp(t *testing.T) {
 	}
 }
 
-// TestPushStopsWhenCancelled cancels a push while it waits to retry: it returns at once
+// testPushStopsWhenCancelled cancels a push while it waits to retry: it returns at once
 // with the context's error instead of sleeping through the backoff.
-func TestPushStopsWhenCancelled(t *testing.T) {
-	f := newFixture(t)
+func testPushStopsWhenCancelled(t *testing.T, f *fixture) {
 	pusher, _ := f.pusher(t, push.Options{Attempts: 5, Backoff: time.Minute})
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
