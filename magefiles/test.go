@@ -23,7 +23,16 @@ func Test() error {
 	if err := sh.RunWithV(env, "go", "vet", "./..."); err != nil {
 		return err
 	}
-	return sh.RunWithV(env, "go", "test", "-count=1", "-timeout=20m", "./...")
+	if err := sh.RunV("bash", ".ci/lint"); err != nil {
+		return err
+	}
+	if os.Geteuid() == 0 {
+		// Rootless builds are tested as an unprivileged user the script creates.
+		if err := sh.RunWithV(env, "sh", "build/testdata/rootless.sh"); err != nil {
+			return err
+		}
+	}
+	return sh.RunWithV(env, "go", "test", "-count=1", "-timeout=30m", "./...")
 }
 
 // goflags returns GOFLAGS with the build tags added.
