@@ -193,7 +193,7 @@ var (
 			`[^&\s"]*`)
 )
 
-// redact removes from s every secret that redactError knows how to find.
+// redact replaces the secrets that the patterns above find in s.
 func redact(s string) string {
 	s = urlUserInfo.ReplaceAllString(s, "${1}REDACTED@")
 	return secretQuery.ReplaceAllString(s, "${1}REDACTED")
