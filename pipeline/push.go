@@ -41,20 +41,25 @@ func (r *Run) Push(ctx context.Context, o push.Options) error {
 		o.Logger = r.settings.Logger
 	}
 	pusher := push.New(builder, o)
+	state := r.loadPushState()
 
 	errs := make([]error, len(units))
 	var wg sync.WaitGroup
 	for i, u := range units {
-		wg.Go(func() { errs[i] = r.pushUnit(ctx, pusher, u) })
+		wg.Go(func() { errs[i] = r.pushUnit(ctx, pusher, u, state) })
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	r.mu.Lock()
+	saveErr := r.savePushState(state)
+	r.mu.Unlock()
+	if err := errors.Join(append(errs, saveErr)...); err != nil {
 		return err
 	}
 	return r.writeResult()
 }
 
-func (r *Run) pushUnit(ctx context.Context, pusher *push.Pusher, u *plan.Unit) error {
+func (r *Run) pushUnit(ctx context.Context, pusher *push.Pusher, u *plan.Unit,
+	state map[string]pushRecord) error {
 	dests, err := r.destinations(u)
 	if err != nil {
 		return err
@@ -71,6 +76,11 @@ func (r *Run) pushUnit(ctx context.Context, pusher *push.Pusher, u *plan.Unit) e
 
 	var errs []error
 	for _, dest := range dests {
+		if digest, ok := r.alreadyPushed(ctx, pusher, f, dest, state); ok {
+			r.out.printf("up to date %s at %s@%s", u.ID(), dest, digest)
+			r.recordPush(f, dest.String(), digest, ActionUpToDate, state)
+			continue
+		}
 		unlock := r.lockDestination(dest)
 		r.out.printf("pushing %s to %s", u.ID(), dest)
 		pushed, err := pusher.Push(ctx, f.image.ID, dest)
@@ -81,12 +91,34 @@ func (r *Run) pushUnit(ctx context.Context, pusher *push.Pusher, u *plan.Unit) e
 			continue
 		}
 		r.out.printf("pushed %s to %s@%s", u.ID(), pushed.Destination, pushed.Digest)
-		r.mu.Lock()
-		f.pushed = append(f.pushed, result.Pushed{Destination: pushed.Destination,
-			Digest: pushed.Digest})
-		r.mu.Unlock()
+		r.recordPush(f, pushed.Destination, pushed.Digest, "pushed", state)
 	}
 	return errors.Join(errs...)
+}
+
+// alreadyPushed reports whether dest holds what the last push of this same image sent
+// there, so pushing again would change nothing.
+func (r *Run) alreadyPushed(ctx context.Context, pusher *push.Pusher, f *future,
+	dest push.Destination, state map[string]pushRecord) (string, bool) {
+	r.mu.Lock()
+	last, ok := state[dest.String()]
+	r.mu.Unlock()
+	if r.settings.NoCache || !ok || last.ImageID != f.image.ID {
+		return "", false
+	}
+	holds, err := pusher.Holds(ctx, dest, last.Digest)
+	if err != nil {
+		r.settings.Logger.Debug("checking destination", "destination", dest.String(),
+			"error", err)
+	}
+	return last.Digest, holds
+}
+
+func (r *Run) recordPush(f *future, dest, digest, action string, state map[string]pushRecord) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	f.pushed = append(f.pushed, result.Pushed{Destination: dest, Digest: digest, Action: action})
+	state[dest] = pushRecord{ImageID: f.image.ID, Digest: digest}
 }
 
 // lockDestination serialises pushes into one local layout or archive; registries take

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/polardb/imagebuilder/internal/registrytest"
@@ -72,16 +73,54 @@ func TestPush(t *testing.T) {
 		t.Errorf("archive not written: %v", err)
 	}
 
-	uploads := registry.Uploads()
-	if uploads == 0 {
-		t.Fatal("the first push uploaded no blob data")
+	uploads, manifests := registry.Uploads(), registry.Manifests()
+	if uploads == 0 || manifests == 0 {
+		t.Fatal("the first push uploaded no blob data or manifests")
 	}
 	again, out := openRun(t, projectDir, store)
 	if err := again.Push(context.Background(), options); err != nil {
 		t.Fatalf("second Push: %v\n%s", err, out)
 	}
 	if extra := registry.Uploads() - uploads; extra != 0 {
-		t.Errorf("pushing unchanged images started %d blob uploads", extra)
+		t.Errorf("pushing unchanged images uploaded blob data %d times", extra)
+	}
+	if extra := registry.Manifests() - manifests; extra != 0 {
+		t.Errorf("pushing unchanged images put %d manifests", extra)
+	}
+	if !strings.Contains(out.String(), "up to date manager at docker://"+managerName) {
+		t.Errorf("output does not say the manager push was up to date:\n%s", out)
+	}
+
+	again.Close()
+
+	// A tag moved by someone else is pushed again.
+	overwrite := mustRef(t, managerName)
+	img, err := random.Image(64, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(overwrite, img); err != nil {
+		t.Fatal(err)
+	}
+	third, out := openRun(t, projectDir, store)
+	if err := third.Push(context.Background(), options); err != nil {
+		t.Fatalf("third Push: %v\n%s", err, out)
+	}
+	record, err = result.Read(filepath.Join(projectDir, "image.result"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	actions := map[string]string{}
+	for _, image := range record.Images {
+		for _, p := range image.Pushed {
+			actions[p.Destination] = p.Action
+		}
+	}
+	if got := actions["docker://"+managerName]; got != "pushed" {
+		t.Errorf("manager after its tag moved: %q, want pushed (%v)", got, actions)
+	}
+	if got := actions["docker://"+registry.Host+"/polardb/engine:15"]; got != ActionUpToDate {
+		t.Errorf("unchanged engine tag: %q, want %q", got, ActionUpToDate)
 	}
 }
 

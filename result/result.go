@@ -37,6 +37,8 @@ type Image struct {
 type Pushed struct {
 	Destination string `json:"destination"`
 	Digest      string `json:"digest"`
+	// Action is "pushed", or "up to date" when the destination already held the digest.
+	Action string `json:"action"`
 }
 
 // Result is the record of one run.

@@ -19,8 +19,9 @@ import (
 // Registry is a running registry.
 type Registry struct {
 	// Host is the registry's "127.0.0.1:port".
-	Host    string
-	uploads atomic.Int64
+	Host      string
+	uploads   atomic.Int64
+	manifests atomic.Int64
 }
 
 // Start serves a registry until the test ends.
@@ -39,6 +40,9 @@ func Start(t testing.TB) *Registry {
 			strings.Contains(req.URL.Path, "/blobs/uploads/") {
 			r.uploads.Add(1)
 		}
+		if req.Method == http.MethodPut && strings.Contains(req.URL.Path, "/manifests/") {
+			r.manifests.Add(1)
+		}
 		app.ServeHTTP(w, req)
 	}))
 	t.Cleanup(func() {
@@ -52,3 +56,6 @@ func Start(t testing.TB) *Registry {
 // Uploads returns how many requests carried blob data to the registry (PATCH or PUT of an
 // upload). Cross-repository mounts move no data and are not counted.
 func (r *Registry) Uploads() int64 { return r.uploads.Load() }
+
+// Manifests returns how many manifests have been put to the registry.
+func (r *Registry) Manifests() int64 { return r.manifests.Load() }
