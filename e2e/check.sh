@@ -256,8 +256,8 @@ stop_server() {
 
 prepare() {
 	WORK=$(mktemp -d /tmp/polardb-e2e.XXXXXX)
-	mkdir -p "$WORK/data" "$WORK/empty" "$WORK/secrets" "$WORK/out"
-	chmod 1777 "$WORK/out"
+	mkdir -p "$WORK/data" "$WORK/empty" "$WORK/failed" "$WORK/secrets" "$WORK/out"
+	chmod 1777 "$WORK/out" "$WORK/failed"
 	PORT=${E2E_PORT:-$(free_port)}
 	new_container SERVER "$ENGINE_IMAGE"
 	new_container CLIENT "$ENGINE_IMAGE"
@@ -301,6 +301,13 @@ check_image() {
 		docker-entrypoint.sh postgres
 	check "entrypoint wrote nothing to the refused volume" \
 		test -z "$(ls -A "$WORK/empty")"
+	check "entrypoint stops when initdb fails" \
+		expect_failure 'initialisation failed' run_in "$REFUSED" "${SECRET_VOLUME[@]}" \
+		-e POLARDB_DATA_DIR="$VOLUME" -e POLARDB_PASSWORD_FILE="$SECRETS/superuser" \
+		-e POLARDB_INITDB_ARGS=--no-such-initdb-option -v "$WORK/failed:$VOLUME" -- \
+		docker-entrypoint.sh postgres
+	check "a failed initialisation leaves no partial cluster behind" \
+		test -z "$(ls -A "$WORK/failed/primary_datadir")"
 }
 
 check_engine() {

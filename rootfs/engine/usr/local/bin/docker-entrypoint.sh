@@ -122,7 +122,7 @@ write_config() {
 }
 
 initialise() {
-	local password pwfile=
+	local password
 	password=$(read_password)
 	if [[ -z $password && $HOST_AUTH != trust ]]; then
 		die "no superuser password: set POLARDB_PASSWORD (or POLARDB_PASSWORD_FILE)," \
@@ -138,23 +138,31 @@ initialise() {
 	mkdir -p "$CLUSTER_DIR"
 	chmod 0700 "$CLUSTER_DIR"
 
+	# The directory was empty, so a failed initialisation empties it again:
+	# the next start then initialises afresh instead of running a cluster
+	# that lacks its configuration.
+	PWFILE=''
+	trap abandon_initialisation EXIT
 	# The password reaches initdb through a private file, never the command line.
 	if [[ -n $password ]]; then
-		pwfile=$(mktemp)
-		trap 'rm -f "$pwfile"' EXIT
-		printf '%s\n' "$password" >"$pwfile"
+		PWFILE=$(mktemp)
+		printf '%s\n' "$password" >"$PWFILE"
 	fi
 	log "initialising $CLUSTER_DIR (superuser \"$SUPERUSER\", network auth $HOST_AUTH)"
 	# shellcheck disable=SC2086 # POLARDB_INITDB_ARGS is a list of arguments
 	initdb --pgdata="$CLUSTER_DIR" --username="$SUPERUSER" --data-checksums \
-		--auth-local=trust --auth-host="$HOST_AUTH" ${pwfile:+--pwfile="$pwfile"} \
+		--auth-local=trust --auth-host="$HOST_AUTH" ${PWFILE:+--pwfile="$PWFILE"} \
 		$INITDB_ARGS >&2
-	if [[ -n $pwfile ]]; then
-		rm -f "$pwfile"
-		trap - EXIT
-	fi
 	write_config
+	[[ -z $PWFILE ]] || rm -f "$PWFILE"
+	trap - EXIT
 	log "initialised $CLUSTER_DIR"
+}
+
+abandon_initialisation() {
+	[[ -z $PWFILE ]] || rm -f "$PWFILE"
+	log "initialisation failed; emptying $CLUSTER_DIR"
+	find "$CLUSTER_DIR" -mindepth 1 -delete
 }
 
 main() {
