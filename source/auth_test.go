@@ -65,7 +65,7 @@ func TestHTTPCredentialChoice(t *testing.T) {
 				t.Setenv(name, value)
 			}
 			if tt.store != "" {
-				writeCredentialFile(t, filepath.Join(home, ".git-credentials"), tt.store)
+				writeFile(t, filepath.Join(home, ".git-credentials"), tt.store)
 			}
 			r, err := tt.auth.newRemote(tt.repo, tt.trustedHost)
 			if err != nil {

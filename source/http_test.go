@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/cgi"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -89,16 +88,6 @@ func isolateCredentials(t *testing.T) (home string) {
 	return home
 }
 
-func writeCredentialFile(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestFetchHTTPCredentials(t *testing.T) {
 	repo := newTestRepo(t)
 	commit := repo.commit("first", engineFiles(1))
@@ -134,7 +123,7 @@ func TestFetchHTTPCredentials(t *testing.T) {
 				t.Setenv(name, value)
 			}
 			for name, content := range tt.files {
-				writeCredentialFile(t, filepath.Join(home, name), content)
+				writeFile(t, filepath.Join(home, name), content)
 			}
 			f, logs := newFetcher(t)
 			spec := Spec{Repo: server.repoURL(repo, tt.userinfo), Ref: "main"}
@@ -163,7 +152,8 @@ func TestFetchHTTPRefusedCredentials(t *testing.T) {
 		secret   string
 	}{
 		{name: "wrong password from the environment",
-			env:    map[string]string{"GIT_USERNAME": httpUser, "GIT_PASSWORD": "wrong-" + httpPassword},
+			env: map[string]string{"GIT_USERNAME": httpUser,
+				"GIT_PASSWORD": "wrong-" + httpPassword},
 			secret: "wrong-" + httpPassword},
 		{name: "wrong token in the URL", userinfo: "ghp_wrongToken0123456789",
 			secret: "ghp_wrongToken0123456789"},

@@ -48,8 +48,9 @@ func TestFetchRecoversDamagedCheckout(t *testing.T) {
 			}
 			tt.damage(t, co.Dir)
 
-			if _, err := f.Open(spec); err == nil || !strings.Contains(err.Error(), "fetch it again") {
-				t.Errorf("Open of the damaged checkout: error %v, want one saying to fetch again", err)
+			_, err = f.Open(spec)
+			if err == nil || !strings.Contains(err.Error(), "fetch it again") {
+				t.Errorf("Open of the damaged checkout: error %v, want a hint to fetch", err)
 			}
 			co, err = f.Fetch(context.Background(), spec)
 			if err != nil {

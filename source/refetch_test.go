@@ -62,13 +62,9 @@ func TestRefetchMovedBranch(t *testing.T) {
 	}
 	// Files that the commit does not track, ignored or not, must not survive the update.
 	for _, name := range []string{"stray.o", "stray.txt"} {
-		if err := os.WriteFile(filepath.Join(co.Dir, name), []byte("x"), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		writeFile(t, filepath.Join(co.Dir, name), "x")
 	}
-	if err := os.WriteFile(filepath.Join(co.Dir, "configure.ac"), []byte("edited"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, filepath.Join(co.Dir, "configure.ac"), "edited")
 
 	update := engineFiles(2)
 	update["removed.txt"] = ""
@@ -96,7 +92,8 @@ func TestRefetchMovedBranch(t *testing.T) {
 	if inodeOf(t, co.Dir) != inode {
 		t.Error("checkout directory was replaced: it was cloned again")
 	}
-	if info, _ := os.Stat(filepath.Join(co.Dir, "kept.txt")); !info.ModTime().Equal(keptInfo.ModTime()) {
+	info, err := os.Stat(filepath.Join(co.Dir, "kept.txt"))
+	if err != nil || !info.ModTime().Equal(keptInfo.ModTime()) {
 		t.Error("an unchanged file was rewritten: the tree was not updated in place")
 	}
 	if got := runGit(t, co.Dir, nil, "rev-list", "--count", "HEAD"); got != "1" {

@@ -138,14 +138,10 @@ func sanitize(name string) string {
 // Open returns the existing checkout of s without using the network. Its error wraps
 // fs.ErrNotExist when s was never fetched.
 func (f *Fetcher) Open(s Spec) (*Checkout, error) {
-	if err := s.validate(); err != nil {
+	dir, unlock, err := f.claim(s)
+	if err != nil {
 		return nil, err
 	}
-	dir, err := filepath.Abs(f.Dir(s))
-	if err != nil {
-		return nil, fmt.Errorf("opening checkout of %s: %w", s, err)
-	}
-	unlock := f.lock(dir)
 	defer unlock()
 
 	if _, err := os.Stat(dir); err != nil {
@@ -165,14 +161,10 @@ func (f *Fetcher) Open(s Spec) (*Checkout, error) {
 // clones; later ones cost one ref lookup when the ref has not moved, and a commit id that
 // is already checked out costs no network at all.
 func (f *Fetcher) Fetch(ctx context.Context, s Spec) (*Checkout, error) {
-	if err := s.validate(); err != nil {
+	dir, unlock, err := f.claim(s)
+	if err != nil {
 		return nil, err
 	}
-	dir, err := filepath.Abs(f.Dir(s))
-	if err != nil {
-		return nil, fmt.Errorf("fetching %s: %w", s, err)
-	}
-	unlock := f.lock(dir)
 	defer unlock()
 
 	r, err := f.Auth.newRemote(s.Repo, httpHost(s.Repo))
@@ -195,6 +187,18 @@ func (f *Fetcher) Fetch(ctx context.Context, s Spec) (*Checkout, error) {
 		}
 	}
 	return f.clone(ctx, s, r, dir)
+}
+
+// claim validates s and locks its checkout directory, whose absolute path it returns.
+func (f *Fetcher) claim(s Spec) (dir string, unlock func(), err error) {
+	if err := s.validate(); err != nil {
+		return "", nil, err
+	}
+	dir, err = filepath.Abs(f.Dir(s))
+	if err != nil {
+		return "", nil, fmt.Errorf("locating checkout of %s: %w", s, err)
+	}
+	return dir, f.lock(dir), nil
 }
 
 // lock serialises work on one checkout directory within this Fetcher.

@@ -52,6 +52,13 @@ func newSSHServer(t *testing.T, authorised ssh.PublicKey) *sshServer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	acceptAll(t, listener, func(conn net.Conn) { serveSSH(conn, config) })
+	return &sshServer{addr: listener.Addr().String(), hostKey: hostSigner.PublicKey()}
+}
+
+// acceptAll serves every connection to listener until the test ends.
+func acceptAll(t *testing.T, listener net.Listener, serve func(net.Conn)) {
+	t.Helper()
 	t.Cleanup(func() { listener.Close() })
 	go func() {
 		for {
@@ -59,10 +66,9 @@ func newSSHServer(t *testing.T, authorised ssh.PublicKey) *sshServer {
 			if err != nil {
 				return
 			}
-			go serveSSH(conn, config)
+			go serve(conn)
 		}
 	}()
-	return &sshServer{addr: listener.Addr().String(), hostKey: hostSigner.PublicKey()}
 }
 
 // serveSSH answers the exec requests of one connection.
@@ -156,19 +162,10 @@ func startAgent(t *testing.T, key ed25519.PrivateKey) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { listener.Close() })
-	go func() {
-		for {
-			conn, err := listener.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer conn.Close()
-				_ = agent.ServeAgent(keyring, conn)
-			}()
-		}
-	}()
+	acceptAll(t, listener, func(conn net.Conn) {
+		defer conn.Close()
+		_ = agent.ServeAgent(keyring, conn)
+	})
 	t.Setenv("SSH_AUTH_SOCK", socket)
 }
 
