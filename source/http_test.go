@@ -260,3 +260,26 @@ func contains(list []string, item string) bool {
 	}
 	return false
 }
+
+func TestFetchHTTPMasksSecretEchoedByServer(t *testing.T) {
+	// A careless server quotes the credentials it refused; go-git puts its answer in the error.
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, password, _ := r.BasicAuth()
+		http.Error(w, "refused "+user+" with password "+password, http.StatusUnauthorized)
+	}))
+	t.Cleanup(echo.Close)
+	isolateCredentials(t)
+	t.Setenv("GIT_USERNAME", httpUser)
+	t.Setenv("GIT_PASSWORD", httpPassword)
+	f, logs := newFetcher(t)
+
+	_, err := f.Fetch(context.Background(), Spec{Repo: echo.URL + "/engine.git", Ref: "main"})
+	if !errors.Is(err, ErrAuth) {
+		t.Fatalf("Fetch error = %v, want ErrAuth", err)
+	}
+	if !strings.Contains(err.Error(), "refused "+httpUser+" with password ***") {
+		t.Errorf("error %q does not carry the server's answer with the password masked", err)
+	}
+	assertNoSecret(t, "error", err.Error())
+	assertNoSecret(t, "log", logs.String())
+}
