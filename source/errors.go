@@ -109,6 +109,10 @@ func classify(r *remote, err error) (error, string) {
 			"answer \"not found\" without credentials: " + authHint + ")"
 	case errors.As(err, &netErr), isConnectFailure(err):
 		return ErrUnreachable, hintUnreachable
+	case strings.Contains(err.Error(), "dubious ownership"):
+		return ErrUnreachable, "the local repository belongs to another user, so git refuses " +
+			"to serve it: run git config --global --add safe.directory with its path, " +
+			"or fetch it as its owner"
 	}
 	return nil, ""
 }

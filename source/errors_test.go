@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -132,5 +133,30 @@ func assertNothingLeft(t *testing.T, root string) {
 	}
 	for _, e := range entries {
 		t.Errorf("failed fetch left %q in the source directory", e.Name())
+	}
+}
+
+func TestDubiousOwnershipHint(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to hand the repository to another user")
+	}
+	dir := filepath.Join(t.TempDir(), "engine")
+	for _, args := range [][]string{
+		{"init", "-q", "-b", "POLARDB_15_STABLE", dir},
+		{"-C", dir, "-c", "user.email=a@b", "-c", "user.name=a", "commit", "-q",
+			"--allow-empty", "-m", "first"},
+	} {
+		if out, err := exec.Command("git", args...).CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	if out, err := exec.Command("chown", "-R", "65534:65534", dir).CombinedOutput(); err != nil {
+		t.Fatalf("chown: %v\n%s", err, out)
+	}
+	t.Setenv("GIT_CONFIG_GLOBAL", "/dev/null")
+	f := &Fetcher{Root: t.TempDir()}
+	_, err := f.Fetch(context.Background(), Spec{Repo: dir, Ref: "POLARDB_15_STABLE"})
+	if !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), "safe.directory") {
+		t.Errorf("fetching a repository of another user: %v; want the safe.directory hint", err)
 	}
 }
