@@ -1,25 +1,10 @@
 package build_test
 
 import (
-	"fmt"
-	"os"
 	"testing"
 
-	"github.com/polardb/imagebuilder/build"
+	"github.com/polardb/imagebuilder/internal/buildtest"
 )
 
-// TestMain lets buildah's helper processes, which run this test binary again, do their
-// work, and moves a run by another user into a user namespace.
-func TestMain(m *testing.M) {
-	done, err := build.Reexec()
-	if done {
-		os.Exit(0)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		if os.Getenv("IMAGEBUILDER_ROOTLESS") == "1" {
-			os.Exit(1)
-		}
-	}
-	os.Exit(m.Run())
-}
+// TestMain runs the tests the way buildtest.Main says.
+func TestMain(m *testing.M) { buildtest.Main(m) }

@@ -29,6 +29,10 @@ type TagValues struct {
 // transports are the destinations that name a place rather than a registry repository.
 var transports = []string{"docker://", "oci:", "oci-archive:", "docker-archive:", "dir:"}
 
+// tagFields lists the TagValues fields for error messages.
+const tagFields = "{{.Tag}}, {{.Major}}, {{.PGVersion}}, {{.Version}}, {{.ReleaseDate}}, " +
+	"{{.Commit}}, {{.ShortCommit}}"
+
 var validTag = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
 
 // RenderTags expands the push_tags templates with v. Without push_tags it returns v.Tag.
@@ -57,7 +61,7 @@ func renderTag(text string, v TagValues) (string, error) {
 	var b strings.Builder
 	if err := tmpl.Execute(&b, v); err != nil {
 		return "", fmt.Errorf("expanding tag template %q: %w; use fields of %s", text, err,
-			"{{.Tag}}, {{.Major}}, {{.PGVersion}}, {{.Version}}, {{.ReleaseDate}}, {{.Commit}}, {{.ShortCommit}}")
+			tagFields)
 	}
 	if !validTag.MatchString(b.String()) {
 		return "", fmt.Errorf("tag template %q gives %q, which is not a valid tag", text, b.String())

@@ -12,16 +12,8 @@ import (
 	"github.com/polardb/imagebuilder/internal/buildtest"
 )
 
-func TestMain(m *testing.M) {
-	done, err := build.Reexec()
-	if err != nil {
-		panic(err)
-	}
-	if done {
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
+// TestMain runs the tests the way buildtest.Main says.
+func TestMain(m *testing.M) { buildtest.Main(m) }
 
 // gitEnv keeps tests independent of the machine's git configuration and pins commit times.
 var gitEnv = []string{

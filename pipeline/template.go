@@ -41,7 +41,8 @@ func (r *Run) stager() *stage.Stager {
 	}
 }
 
-func (r *Run) stageUnit(ctx context.Context, stager *stage.Stager, id string) (*stage.Context, error) {
+func (r *Run) stageUnit(ctx context.Context, stager *stage.Stager, id string) (
+	*stage.Context, error) {
 	u, _ := r.Plan.Unit(id)
 	if !u.IsEngine() {
 		c, err := stager.Manager(ctx)

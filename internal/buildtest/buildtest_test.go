@@ -2,7 +2,6 @@ package buildtest_test
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -11,17 +10,8 @@ import (
 	"github.com/polardb/imagebuilder/internal/buildtest"
 )
 
-// TestMain lets buildah's helper processes, which run this test binary again, do their work.
-func TestMain(m *testing.M) {
-	done, err := build.Reexec()
-	if done {
-		os.Exit(0)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-	}
-	os.Exit(m.Run())
-}
+// TestMain runs the tests the way buildtest.Main says.
+func TestMain(m *testing.M) { buildtest.Main(m) }
 
 // TestBaseImage checks that the base image runs shell-form RUN steps and is built once
 // per store.
