@@ -92,6 +92,11 @@ for n in 1 3 10 30; do
     printf '| %s | %s | %s |\n' "$n" "$(awk -v t="$t" 'BEGIN { printf "%.1f", t * 1000 }')" "$step"
     previous_n=$n previous_t=$t
 done
+outside="^BenchmarkUpToDate/images=3,result-outside(-[0-9]+)? "
+if grep -qE "$outside" "$results/uptodate.txt"; then
+    printf '| 3, result file outside the project (diagnosis) | %.1f | - |\n' \
+        "$(grep -E "$outside" "$results/uptodate.txt" | awk '{ print $3 / 1e6 }' | median)"
+fi
 
 echo
 echo "Load average (1, 5, 15 min) at the start of each case:"
