@@ -224,6 +224,8 @@ func TestUnchangedContextReused(t *testing.T) {
 	marker := filepath.Join(first.Dir, "marker")
 	write(t, marker, "still here\n")
 
+	// Writing the skipped result file touches the project directory, not the context.
+	write(t, filepath.Join(s.Project, "image.result"), "new result\n")
 	if _, err := s.Engine(ctx, one); err != nil {
 		t.Fatal(err)
 	}
@@ -237,6 +239,11 @@ func TestUnchangedContextReused(t *testing.T) {
 	}{
 		{"project file", func() { write(t, filepath.Join(s.Project, "rootfs", "etc", "motd"), "bye\n") }},
 		{"new project file", func() { write(t, filepath.Join(s.Project, "docker", "new"), "x") }},
+		{"removed project file", func() {
+			if err := os.Remove(filepath.Join(s.Project, "docker", "new")); err != nil {
+				t.Fatal(err)
+			}
+		}},
 		{"engine commit", func() { one.Commit = "c2" }},
 	}
 	for _, tt := range tests {

@@ -14,8 +14,8 @@ import (
 // outside the context so builds never see it.
 const stampSuffix = ".stamp"
 
-// stamp digests key and the project tree's listing (names, sizes, modes, modification
-// times). Two equal stamps mean restaging would produce the same context. It returns "" for
+// stamp digests key and the project tree's listing (names and modes, and for files their
+// sizes and modification times). Two equal stamps mean restaging would produce the same context. It returns "" for
 // an engine context without a commit, which is always restaged.
 func (s *Stager) stamp(key string) (string, error) {
 	if strings.HasPrefix(key, "\x00") {
@@ -37,6 +37,12 @@ func (s *Stager) stamp(key string) (string, error) {
 		info, err := entry.Info()
 		if err != nil {
 			return err
+		}
+		if entry.IsDir() {
+			// A directory's own times change whenever anything is written into it, the
+			// result file included; its entries are listed one by one anyway.
+			fmt.Fprintf(h, "%s\x00%o\x00", path, info.Mode())
+			return nil
 		}
 		fmt.Fprintf(h, "%s\x00%d\x00%o\x00%d\x00", path, info.Size(), info.Mode(),
 			info.ModTime().UnixNano())
