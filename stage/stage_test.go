@@ -224,8 +224,12 @@ func TestUnchangedContextReused(t *testing.T) {
 	marker := filepath.Join(first.Dir, "marker")
 	write(t, marker, "still here\n")
 
-	// Writing the skipped result file touches the project directory, not the context.
-	write(t, filepath.Join(s.Project, "image.result"), "new result\n")
+	// Replacing the skipped result file, as a run does, touches the project directory.
+	write(t, filepath.Join(s.Project, ".image.result.tmp"), "new result\n")
+	if err := os.Rename(filepath.Join(s.Project, ".image.result.tmp"),
+		filepath.Join(s.Project, "image.result")); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s.Engine(ctx, one); err != nil {
 		t.Fatal(err)
 	}
