@@ -2,27 +2,16 @@ package bench
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 
-	"github.com/polardb/imagebuilder/build"
+	"github.com/polardb/imagebuilder/internal/buildtest"
 	"github.com/polardb/imagebuilder/pipeline"
 )
 
-// TestMain lets buildah's helper processes, which run this test binary again, do their work.
-func TestMain(m *testing.M) {
-	done, err := build.Reexec()
-	if done {
-		os.Exit(0)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	os.Exit(m.Run())
-}
+// TestMain runs the benchmarks the way buildtest.Main says.
+func TestMain(m *testing.M) { buildtest.Main(m) }
 
 // BenchmarkUpToDate runs the build target's work in-process on 1, 3, 10 and 30 images of
 // one engine repository when nothing changed: open the run (load image.yml, plan, read the
