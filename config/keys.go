@@ -32,7 +32,8 @@ func checkKeys(doc *yaml.Node) Problems {
 		root = root.Content[0]
 	}
 	if root.Kind != yaml.MappingNode {
-		return Problems{{Line: root.Line, Msg: "the top level must be a mapping with an images: list"}}
+		return Problems{{Line: root.Line,
+			Msg: "the top level must be a mapping with an images: list"}}
 	}
 	problems := unknownKeys(root, topKeys, "")
 	for i := 0; i+1 < len(root.Content); i += 2 {

@@ -64,7 +64,8 @@ func renderTag(text string, v TagValues) (string, error) {
 			tagFields)
 	}
 	if !validTag.MatchString(b.String()) {
-		return "", fmt.Errorf("tag template %q gives %q, which is not a valid tag", text, b.String())
+		return "", fmt.Errorf("tag template %q gives %q, which is not a valid tag", text,
+			b.String())
 	}
 	return b.String(), nil
 }

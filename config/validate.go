@@ -114,11 +114,13 @@ func (v *validator) checkDockerfile(image Image) {
 	full := v.cfg.DockerfilePath(image)
 	info, err := os.Stat(full)
 	if err != nil {
-		v.add(image, "build_image_dockerfile", "%q does not exist in %s", image.Dockerfile, v.cfg.Dir)
+		v.add(image, "build_image_dockerfile", "%q does not exist in %s", image.Dockerfile,
+			v.cfg.Dir)
 		return
 	}
 	if info.IsDir() {
-		v.add(image, "build_image_dockerfile", "%q is a directory, not a Dockerfile", image.Dockerfile)
+		v.add(image, "build_image_dockerfile", "%q is a directory, not a Dockerfile",
+			image.Dockerfile)
 		return
 	}
 	if !insideProject(v.cfg.Dir, full) {

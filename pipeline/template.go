@@ -58,7 +58,8 @@ func (r *Run) stageUnit(ctx context.Context, stager *stage.Stager, id string) (
 		return nil, fmt.Errorf("staging config template for image %q: %q is not in %s at %q "+
 			"(commit %s); check engine_config_template, or the ref may hold no engine source "+
 			"(PolarDB's main branch no longer does: use a stable branch such as "+
-			"POLARDB_15_STABLE)", id, u.Image.EngineConfigTemplate, plan.Redact(u.Source.Repo), u.Source.Ref,
+			"POLARDB_15_STABLE)", id, u.Image.EngineConfigTemplate, plan.Redact(u.Source.Repo),
+			u.Source.Ref,
 			short(checkout.Commit))
 	}
 	if err != nil {

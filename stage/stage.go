@@ -64,7 +64,8 @@ func (s *Stager) Engine(ctx context.Context, e Engine) (*Context, error) {
 	sum := sha256.Sum256([]byte(e.Dir + "\x00" + e.Template))
 	name := "engine-" + filepath.Base(e.Dir) + "-" + hex.EncodeToString(sum[:4])
 	return s.assemble(ctx, name, e.Commit+"\x00"+e.Template, func(dir string) error {
-		if err := copyTemplate(e, filepath.Join(dir, filepath.FromSlash(TemplatePath))); err != nil {
+		template := filepath.Join(dir, filepath.FromSlash(TemplatePath))
+		if err := copyTemplate(e, template); err != nil {
 			return err
 		}
 		return linkTree(ctx, e.Dir, filepath.Join(dir, SourceDir), nil)

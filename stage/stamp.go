@@ -15,8 +15,8 @@ import (
 const stampSuffix = ".stamp"
 
 // stamp digests key and the project tree's listing (names and modes, and for files their
-// sizes and modification times). Two equal stamps mean restaging would produce the same context. It returns "" for
-// an engine context without a commit, which is always restaged.
+// sizes and modification times). Two equal stamps mean restaging would produce the same
+// context. It returns "" for an engine context without a commit, which is always restaged.
 func (s *Stager) stamp(key string) (string, error) {
 	if strings.HasPrefix(key, "\x00") {
 		return "", nil

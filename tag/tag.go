@@ -26,7 +26,8 @@ func Engine(v version.Info, commit string, committed time.Time) string {
 	if releaseDate == "" {
 		releaseDate = committed.Format("20060102")
 	}
-	return fmt.Sprintf("%s.%s.%s.%s", v.Full, releaseDate, short(commit), committed.Format(timeLayout))
+	return fmt.Sprintf("%s.%s.%s.%s", v.Full, releaseDate, short(commit),
+		committed.Format(timeLayout))
 }
 
 // Manager returns a manager image's tag: <time YYYYmmddHHMMSS>.<first 8 of project commit>.
