@@ -203,3 +203,25 @@ func TestMissingTemplateNamesSource(t *testing.T) {
 		}
 	}
 }
+
+func TestFailedManagerKeepsPreviousResult(t *testing.T) {
+	store, base := testStore(t)
+	engineDir, _ := engineRepo(t, "port = 5432\n")
+	projectDir := testProject(t, chainYAML(engineDir, base))
+	writeFiles(t, projectDir, map[string]string{
+		"image.result":          "previous\n",
+		"docker/Dockerfile.mgr": strings.Replace(managerDockerfile, "RUN echo", "RUN false && echo", 1),
+	})
+	run, out := openRun(t, projectDir, store)
+	errs := make(chan error, 2)
+	go func() { errs <- run.BuildEngines(context.Background()) }()
+	go func() { errs <- run.BuildManagers(context.Background()) }()
+	engineErr, managerErr := <-errs, <-errs
+	if engineErr == nil && managerErr == nil {
+		t.Fatalf("a failing manager did not fail the run:\n%s", out)
+	}
+	run.Close()
+	if got, _ := os.ReadFile(filepath.Join(projectDir, "image.result")); string(got) != "previous\n" {
+		t.Errorf("result file after a failed manager = %q, want the previous content", got)
+	}
+}

@@ -159,7 +159,8 @@ func shortID(id string) string {
 	return id
 }
 
-// writeResult records every image this run has built, in plan order.
+// writeResult records every image this run has built, in plan order, unless a build of this
+// run failed.
 func (r *Run) writeResult() error {
 	out := result.Result{Config: r.Config.Path}
 	for _, u := range r.Plan.Units {
@@ -171,7 +172,8 @@ func (r *Run) writeResult() error {
 		}
 		<-f.done
 		if f.err != nil {
-			continue
+			// The run fails: the previous result files stay as they were.
+			return nil
 		}
 		out.Images = append(out.Images, r.record(u, f))
 	}
