@@ -109,8 +109,9 @@ func TestBuildCache(t *testing.T) {
 	b := buildtest.Builder(t)
 	base := buildtest.BaseImage(t, b)
 	request := buildContext(t, "cached", map[string]string{
-		"Dockerfile": "FROM " + base + "\nCOPY file /file\nRUN date +%s%N > /built-at\n",
-		"file":       "content\n",
+		"Dockerfile": "FROM " + base + "\nCOPY file /file\n" +
+			"RUN od -An -tx8 -N8 /dev/urandom > /built-at\n",
+		"file": "content\n",
 	}, "cache/test:latest")
 	first, _ := mustBuild(t, b, request)
 	second, secondOutput := mustBuild(t, b, request)
