@@ -127,19 +127,7 @@ func (r *Run) lockDestination(dest push.Destination) func() {
 	if dest.Transport() == "docker" {
 		return func() {}
 	}
-	r.mu.Lock()
-	if r.destLocks == nil {
-		r.destLocks = map[string]*sync.Mutex{}
-	}
-	key := strings.SplitN(dest.String(), ":", 3)[1]
-	lock, ok := r.destLocks[key]
-	if !ok {
-		lock = &sync.Mutex{}
-		r.destLocks[key] = lock
-	}
-	r.mu.Unlock()
-	lock.Lock()
-	return lock.Unlock
+	return r.destLocks.Lock(strings.SplitN(dest.String(), ":", 3)[1])
 }
 
 // destinations expands the unit's push_to and push_tags into destinations: every tag in

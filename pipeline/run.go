@@ -15,6 +15,7 @@ import (
 
 	"github.com/polardb/imagebuilder/build"
 	"github.com/polardb/imagebuilder/config"
+	"github.com/polardb/imagebuilder/internal/keylock"
 	"github.com/polardb/imagebuilder/plan"
 	"github.com/polardb/imagebuilder/project"
 	"github.com/polardb/imagebuilder/source"
@@ -73,7 +74,8 @@ type Run struct {
 	builds    map[string]*future
 	builder   *builderRef
 	slots     chan struct{}
-	destLocks map[string]*sync.Mutex
+	// destinations serialises pushes into one local layout or archive.
+	destLocks keylock.Set
 }
 
 // Open loads and validates the configuration and makes the plan. It touches no network and

@@ -18,9 +18,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/polardb/imagebuilder/internal/keylock"
 	"github.com/polardb/imagebuilder/version"
 )
 
@@ -76,8 +76,8 @@ type Fetcher struct {
 	// Auth holds credentials; the zero value takes them from the environment.
 	Auth Auth
 
-	mu    sync.Mutex
-	locks map[string]*sync.Mutex
+	// checkouts serialises work on one checkout directory within this Fetcher.
+	checkouts keylock.Set
 }
 
 // Dir returns the checkout directory of s: a readable name made of the repository and the
@@ -198,23 +198,7 @@ func (f *Fetcher) claim(s Spec) (dir string, unlock func(), err error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("locating checkout of %s: %w", s, err)
 	}
-	return dir, f.lock(dir), nil
-}
-
-// lock serialises work on one checkout directory within this Fetcher.
-func (f *Fetcher) lock(dir string) (unlock func()) {
-	f.mu.Lock()
-	if f.locks == nil {
-		f.locks = make(map[string]*sync.Mutex)
-	}
-	m, ok := f.locks[dir]
-	if !ok {
-		m = &sync.Mutex{}
-		f.locks[dir] = m
-	}
-	f.mu.Unlock()
-	m.Lock()
-	return m.Unlock
+	return dir, f.checkouts.Lock(dir), nil
 }
 
 func (f *Fetcher) log() *slog.Logger {
