@@ -10,6 +10,7 @@ import (
 
 	"github.com/polardb/imagebuilder/build"
 	"github.com/polardb/imagebuilder/internal/buildtest"
+	"github.com/polardb/imagebuilder/internal/safebuffer"
 )
 
 // TestMain runs the tests the way buildtest.Main says.
@@ -127,9 +128,9 @@ func testStore(t *testing.T) (build.Options, string) {
 
 // openRun opens a run for the project with the test store.
 func openRun(t *testing.T, projectDir string, store build.Options, images ...string) (
-	*Run, *strings.Builder) {
+	*Run, *safebuffer.Buffer) {
 	t.Helper()
-	out := &strings.Builder{}
+	out := &safebuffer.Buffer{}
 	run, err := Open(Settings{
 		ConfigPath: filepath.Join(projectDir, "image.yml"),
 		Images:     images,

@@ -2,7 +2,6 @@ package push_test
 
 import (
 	"archive/tar"
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -20,6 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/polardb/imagebuilder/build"
 	"github.com/polardb/imagebuilder/internal/buildtest"
+	"github.com/polardb/imagebuilder/internal/safebuffer"
 	"github.com/polardb/imagebuilder/push"
 )
 
@@ -115,22 +114,7 @@ func destination(t *testing.T, s string) push.Destination {
 
 // logBuffer collects log lines from any goroutine.
 type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-// Write appends p.
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-// String returns everything written so far.
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
+	safebuffer.Buffer
 }
 
 // logger returns a text logger writing every level to l.

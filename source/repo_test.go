@@ -10,9 +10,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/polardb/imagebuilder/internal/safebuffer"
 )
 
 // testRepo is a git repository made with the git command line, the peer the fetcher must
@@ -127,22 +128,7 @@ func readFile(t *testing.T, path string) string {
 }
 
 // logBuffer collects a Fetcher's log lines; safe for concurrent use.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
+type logBuffer = safebuffer.Buffer
 
 // newFetcher returns a Fetcher rooted in a temporary directory, logging at debug level into
 // the returned buffer.
