@@ -71,7 +71,8 @@ func TestLoadSeed(t *testing.T) {
 		t.Fatalf("got %d images, want 3", len(cfg.Images))
 	}
 	release := cfg.Images[1]
-	if release.Enabled() || !release.Push || release.Name != "polardb_pg/polardb_pg_engine_release:15" {
+	if release.Enabled() || !release.Push ||
+		release.Name != "polardb_pg/polardb_pg_engine_release:15" {
 		t.Errorf("release engine decoded wrongly: %+v", release)
 	}
 	if cfg.Images[2].EngineImageID != "polardb_pg_engine_release" || cfg.Images[2].Type != Manager {
@@ -83,7 +84,8 @@ func TestLoadSeed(t *testing.T) {
 	if want := filepath.Join(filepath.Dir(path), "out", "image.result"); cfg.ResultPath() != want {
 		t.Errorf("ResultPath = %q, want %q", cfg.ResultPath(), want)
 	}
-	if want := filepath.Join(cfg.Dir, "docker", "Dockerfile.manager"); cfg.DockerfilePath(cfg.Images[2]) != want {
+	want := filepath.Join(cfg.Dir, "docker", "Dockerfile.manager")
+	if cfg.DockerfilePath(cfg.Images[2]) != want {
 		t.Errorf("DockerfilePath = %q, want %q", cfg.DockerfilePath(cfg.Images[2]), want)
 	}
 }
@@ -124,7 +126,8 @@ func TestStrictKeys(t *testing.T) {
 		},
 		{
 			name: "unrelated key lists known keys",
-			yml:  strings.Replace(seedConfig, "    push: true\n", "    push: true\n    zzzzzzzzzzzz: 1\n", 1),
+			yml: strings.Replace(seedConfig, "    push: true\n",
+				"    push: true\n    zzzzzzzzzzzz: 1\n", 1),
 			want: []string{`unknown key "zzzzzzzzzzzz"`, "known keys are id, type"},
 		},
 		{
@@ -215,7 +218,8 @@ images:
 		`image "e1", build_image_dockerfile: "../outside/Dockerfile" lies outside the project`,
 		`image "e1", engine_config_template: "/etc/postgresql.conf" is absolute`,
 		`line 10, image "e1", id: duplicate id "e1" (first used on line 3)`,
-		`build_image_name: "org/e1@sha256:0123456789012345678901234567890123456789012345678901234567890123" carries a digest`,
+		`build_image_name: "org/e1@sha256:` + strings.Repeat("0123456789", 6) +
+			`0123" carries a digest`,
 		`build_image_dockerfile: "docker/Missing" does not exist`,
 		`engine_branch: missing`,
 		`engine_config_template: "../../etc/passwd" climbs out`,

@@ -18,9 +18,10 @@ func TestRenderTags(t *testing.T) {
 	}{
 		{name: "default is the image tag", want: []string{values.Tag}},
 		{
-			name:      "polardb publishing shape",
-			templates: []string{"{{.Major}}", "{{.Version}}", "{{.Version}}.{{.ShortCommit}}", "{{.Major}}"},
-			want:      []string{"15", "15.14.4.0", "15.14.4.0.0123abcd"},
+			name: "polardb publishing shape",
+			templates: []string{"{{.Major}}", "{{.Version}}", "{{.Version}}.{{.ShortCommit}}",
+				"{{.Major}}"},
+			want: []string{"15", "15.14.4.0", "15.14.4.0.0123abcd"},
 		},
 		{name: "unknown field", templates: []string{"{{.Branch}}"}, err: "use fields of"},
 		{name: "invalid tag", templates: []string{"v {{.Major}}"}, err: "not a valid tag"},

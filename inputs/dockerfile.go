@@ -139,7 +139,10 @@ func (s *scanner) copy(node *parser.Node, args []string) {
 	}
 }
 
-var variable = regexp.MustCompile(`\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::?([-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))`)
+// variable matches ${NAME}, ${NAME:-word}, ${NAME:+word} (groups 1 to 3) and $NAME (group 4).
+var variable = regexp.MustCompile(`\$(?:\{` + identifier + `(?::?([-+])([^}]*))?\}|` + identifier + `)`)
+
+const identifier = `([A-Za-z_][A-Za-z0-9_]*)`
 
 // expand substitutes $NAME, ${NAME}, ${NAME:-default} and ${NAME:+alternative}.
 func expand(word string, vars map[string]string) string {

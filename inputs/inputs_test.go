@@ -18,7 +18,8 @@ func TestParseUses(t *testing.T) {
 			name: "global arg in FROM and stage arg in COPY",
 			dockerfile: "ARG BASE=debian:12\nFROM ${BASE} AS builder\nARG POLAR_SOURCE_DIR=src\n" +
 				"COPY ${POLAR_SOURCE_DIR} /build\nRUN make\n" +
-				"FROM $BASE\nCOPY --from=builder /usr/local /usr/local\nCOPY rootfs/postgresql.conf rootfs/bin/* /etc/\n",
+				"FROM $BASE\nCOPY --from=builder /usr/local /usr/local\n" +
+				"COPY rootfs/postgresql.conf rootfs/bin/* /etc/\n",
 			args: map[string]string{"POLAR_SOURCE_DIR": "engine-source"},
 			want: Uses{Bases: []string{"debian:12"},
 				Paths: []string{"engine-source", "rootfs/postgresql.conf", "rootfs/bin/*"}},
@@ -75,18 +76,32 @@ func TestContext(t *testing.T) {
 		change  func(t *testing.T, dir string)
 		changed bool
 	}{
-		{"used file content", func(t *testing.T, dir string) { write(t, dir, "rootfs/etc/a.conf", "b") }, true},
-		{"new used file", func(t *testing.T, dir string) { write(t, dir, "rootfs/etc/new", "") }, true},
-		{"glob match", func(t *testing.T, dir string) { write(t, dir, "docker/run.sh", "echo 2") }, true},
+		{"used file content", func(t *testing.T, dir string) {
+			write(t, dir, "rootfs/etc/a.conf", "b")
+		}, true},
+		{"new used file", func(t *testing.T, dir string) {
+			write(t, dir, "rootfs/etc/new", "")
+		}, true},
+		{"glob match", func(t *testing.T, dir string) {
+			write(t, dir, "docker/run.sh", "echo 2")
+		}, true},
 		{"mode", func(t *testing.T, dir string) {
 			if err := os.Chmod(filepath.Join(dir, "rootfs/etc/a.conf"), 0o600); err != nil {
 				t.Fatal(err)
 			}
 		}, true},
-		{"unused file", func(t *testing.T, dir string) { write(t, dir, "README.md", "changed") }, false},
-		{"ignored file", func(t *testing.T, dir string) { write(t, dir, "rootfs/etc/a.swp", "x") }, false},
-		{"skipped tree", func(t *testing.T, dir string) { write(t, dir, "engine-source/x.c", "x") }, false},
-		{"glob miss", func(t *testing.T, dir string) { write(t, dir, "docker/run.txt", "x") }, false},
+		{"unused file", func(t *testing.T, dir string) {
+			write(t, dir, "README.md", "changed")
+		}, false},
+		{"ignored file", func(t *testing.T, dir string) {
+			write(t, dir, "rootfs/etc/a.swp", "x")
+		}, false},
+		{"skipped tree", func(t *testing.T, dir string) {
+			write(t, dir, "engine-source/x.c", "x")
+		}, false},
+		{"glob miss", func(t *testing.T, dir string) {
+			write(t, dir, "docker/run.txt", "x")
+		}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -126,14 +141,24 @@ func TestDigestParts(t *testing.T) {
 		change func(b *Build)
 		want   []string
 	}{
-		{"dockerfile", func(b *Build) { b.Dockerfile = []byte("FROM busybox\n") }, []string{"dockerfile"}},
-		{"build arg", func(b *Build) { b.BuildArgs = map[string]string{"A": "2"} }, []string{"build_args"}},
+		{"dockerfile", func(b *Build) {
+			b.Dockerfile = []byte("FROM busybox\n")
+		}, []string{"dockerfile"}},
+		{"build arg", func(b *Build) {
+			b.BuildArgs = map[string]string{"A": "2"}
+		}, []string{"build_args"}},
 		{"label", func(b *Build) { b.Labels = map[string]string{"l": "w"} }, []string{"labels"}},
 		{"platform", func(b *Build) { b.Platform = "linux/arm64" }, []string{"platform"}},
 		{"context", func(b *Build) { b.Context = "c2" }, []string{"context"}},
-		{"base image", func(b *Build) { b.Bases = map[string]string{"busybox": "id2"} }, []string{"base"}},
-		{"settings", func(b *Build) { b.Settings = map[string]string{"format": "docker"} }, []string{"settings"}},
-		{"arg split differently", func(b *Build) { b.BuildArgs = map[string]string{"A": "", "": "A1"} }, []string{"build_args"}},
+		{"base image", func(b *Build) {
+			b.Bases = map[string]string{"busybox": "id2"}
+		}, []string{"base"}},
+		{"settings", func(b *Build) {
+			b.Settings = map[string]string{"format": "docker"}
+		}, []string{"settings"}},
+		{"arg split differently", func(b *Build) {
+			b.BuildArgs = map[string]string{"A": "", "": "A1"}
+		}, []string{"build_args"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

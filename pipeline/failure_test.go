@@ -35,7 +35,8 @@ func TestFailedBuildKeepsPreviousResult(t *testing.T) {
 			t.Errorf("error %q does not name %s", err, want)
 		}
 	}
-	if !strings.Contains(err.Error(), `image "manager": not started, its engine image "engine_test" failed`) {
+	skipped := `image "manager": not started, its engine image "engine_test" failed`
+	if !strings.Contains(err.Error(), skipped) {
 		t.Errorf("error does not say the manager was skipped: %v", err)
 	}
 	if !strings.Contains(out.String(), "failed engine_test") {
@@ -209,8 +210,9 @@ func TestFailedManagerKeepsPreviousResult(t *testing.T) {
 	engineDir, _ := engineRepo(t, "port = 5432\n")
 	projectDir := testProject(t, chainYAML(engineDir, base))
 	writeFiles(t, projectDir, map[string]string{
-		"image.result":          "previous\n",
-		"docker/Dockerfile.mgr": strings.Replace(managerDockerfile, "RUN echo", "RUN false && echo", 1),
+		"image.result": "previous\n",
+		"docker/Dockerfile.mgr": strings.Replace(managerDockerfile, "RUN echo",
+			"RUN false && echo", 1),
 	})
 	run, out := openRun(t, projectDir, store)
 	errs := make(chan error, 2)
@@ -221,7 +223,8 @@ func TestFailedManagerKeepsPreviousResult(t *testing.T) {
 		t.Fatalf("a failing manager did not fail the run:\n%s", out)
 	}
 	run.Close()
-	if got, _ := os.ReadFile(filepath.Join(projectDir, "image.result")); string(got) != "previous\n" {
+	got, _ := os.ReadFile(filepath.Join(projectDir, "image.result"))
+	if string(got) != "previous\n" {
 		t.Errorf("result file after a failed manager = %q, want the previous content", got)
 	}
 }

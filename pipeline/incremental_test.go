@@ -125,7 +125,9 @@ func rebuildBase(t *testing.T, store build.Options, base string) {
 	}
 	defer b.Close()
 	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"Dockerfile": "FROM " + base + "\nRUN echo v2 > /base-version\n"})
+	writeFiles(t, dir, map[string]string{
+		"Dockerfile": "FROM " + base + "\nRUN echo v2 > /base-version\n",
+	})
 	_, err = b.Build(context.Background(), build.Request{ID: "base", ContextDir: dir,
 		Dockerfile: filepath.Join(dir, "Dockerfile"), Tags: []string{base}})
 	if err != nil {

@@ -55,7 +55,8 @@ func TestChain(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	engineName := "polardb_pg/engine_test:15.14.4.0.20250101." + engineCommit[:8] + ".20250102030405"
+	engineName := "polardb_pg/engine_test:15.14.4.0.20250101." + engineCommit[:8] +
+		".20250102030405"
 	managerName := "polardb_pg/manager:20250102030405." + projectCommit[:8]
 	names, err := os.ReadFile(filepath.Join(projectDir, "image.result"))
 	if err != nil {
@@ -95,7 +96,8 @@ func TestChain(t *testing.T) {
 	}
 	assertFile(t, b, engineName, "/etc/postgresql.conf", "shared_buffers = 128MB\n")
 	assertFile(t, b, engineName, "/src/main.c", "int main(void) { return 0; }\n")
-	assertFile(t, b, engineName, "/build-args", fmt.Sprintf("%s POLARDB_15_STABLE %s builder@example.com from-image-yml\n",
+	assertFile(t, b, engineName, "/build-args", fmt.Sprintf(
+		"%s POLARDB_15_STABLE %s builder@example.com from-image-yml\n",
 		engineCommit, projectCommit))
 
 	manager, err := b.Inspect(ctx, managerName)
@@ -104,7 +106,8 @@ func TestChain(t *testing.T) {
 	}
 	if len(manager.Layers) <= len(engine.Layers) ||
 		!slices.Equal(manager.Layers[:len(engine.Layers)], engine.Layers) {
-		t.Errorf("manager layers %v do not start with the engine's %v", manager.Layers, engine.Layers)
+		t.Errorf("manager layers %v do not start with the engine's %v", manager.Layers,
+			engine.Layers)
 	}
 	if manager.Labels["org.opencontainers.image.revision"] != projectCommit ||
 		manager.Labels["org.opencontainers.image.source"] != "https://example.com/org/builder.git" {

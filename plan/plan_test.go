@@ -188,7 +188,8 @@ func TestRedactHidesSecrets(t *testing.T) {
 	if err := p.Write(&out, func(*Unit) (string, string) { return "", "" }); err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(out.String(), "secret") || !strings.Contains(out.String(), "***@example.com/org/other.git") {
+	if strings.Contains(out.String(), "secret") ||
+		!strings.Contains(out.String(), "***@example.com/org/other.git") {
 		t.Errorf("plan output leaks or mangles credentials:\n%s", out.String())
 	}
 }

@@ -71,7 +71,8 @@ func TestReadNotGit(t *testing.T) {
 func TestReadDetached(t *testing.T) {
 	dir := t.TempDir()
 	runGit(t, dir, "init", "-q", "-b", "main")
-	runGit(t, dir, "-c", "user.email=a@b", "-c", "user.name=a", "commit", "-q", "--allow-empty", "-m", "1")
+	runGit(t, dir, "-c", "user.email=a@b", "-c", "user.name=a", "commit", "-q", "--allow-empty",
+		"-m", "1")
 	runGit(t, dir, "checkout", "-q", "--detach")
 	info, err := Read(dir)
 	if err != nil || info.Branch != "" || info.Commit == "" {

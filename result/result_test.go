@@ -42,7 +42,8 @@ func TestWriteAndRead(t *testing.T) {
 func TestWriteFailureKeepsPrevious(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "image.result")
-	if err := Write(path, Result{Images: []Image{{ID: "a", Names: []string{"org/a:1"}}}}); err != nil {
+	first := Result{Images: []Image{{ID: "a", Names: []string{"org/a:1"}}}}
+	if err := Write(path, first); err != nil {
 		t.Fatal(err)
 	}
 	// A directory where the JSON record must go makes the second write fail part-way.

@@ -43,8 +43,9 @@ func fixture(t *testing.T) (*Stager, Engine, Engine) {
 		t.Fatal(err)
 	}
 	work := filepath.Join(projectDir, ".work")
-	one := Engine{Dir: filepath.Join(work, "sources", "one"), Template: "src/postgresql.conf.sample"}
-	two := Engine{Dir: filepath.Join(work, "sources", "two"), Template: "src/postgresql.conf.sample"}
+	const template = "src/postgresql.conf.sample"
+	one := Engine{Dir: filepath.Join(work, "sources", "one"), Template: template}
+	two := Engine{Dir: filepath.Join(work, "sources", "two"), Template: template}
 	for _, e := range []Engine{one, two} {
 		write(t, filepath.Join(e.Dir, e.Template), "template of "+filepath.Base(e.Dir)+"\n")
 		write(t, filepath.Join(e.Dir, "configure"), "PACKAGE_VERSION='11.9'\n")
@@ -78,13 +79,16 @@ func TestEngineContext(t *testing.T) {
 	if got := read(t, filepath.Join(c2.Dir, TemplatePath)); got != "template of two\n" {
 		t.Errorf("context two template = %q", got)
 	}
-	if got := read(t, filepath.Join(s.Project, "rootfs", "postgresql.conf")); got != "project's own\n" {
+	projectConf := read(t, filepath.Join(s.Project, "rootfs", "postgresql.conf"))
+	if got := projectConf; got != "project's own\n" {
 		t.Errorf("project file modified: %q", got)
 	}
 	if c1.SourceDir != SourceDir {
 		t.Errorf("SourceDir = %q", c1.SourceDir)
 	}
-	for _, rel := range []string{"docker/Dockerfile", "rootfs/etc/motd", "engine-source/configure"} {
+	for _, rel := range []string{
+		"docker/Dockerfile", "rootfs/etc/motd", "engine-source/configure",
+	} {
 		if _, err := os.Stat(filepath.Join(c1.Dir, rel)); err != nil {
 			t.Errorf("context lacks %s: %v", rel, err)
 		}
@@ -94,7 +98,8 @@ func TestEngineContext(t *testing.T) {
 			t.Errorf("context holds %s, which must be left out", rel)
 		}
 	}
-	if link, err := os.Readlink(filepath.Join(c1.Dir, "rootfs", "motd")); err != nil || link != "etc/motd" {
+	link, err := os.Readlink(filepath.Join(c1.Dir, "rootfs", "motd"))
+	if err != nil || link != "etc/motd" {
 		t.Errorf("symbolic link not kept: %q, %v", link, err)
 	}
 }
@@ -172,7 +177,8 @@ func TestTemplateErrors(t *testing.T) {
 				t.Fatalf("staged %q into %s; want an error", tt.template, c.Dir)
 			}
 			if errors.Is(err, ErrTemplateMissing) != tt.missing {
-				t.Errorf("errors.Is(ErrTemplateMissing) = %v, want %v (%v)", !tt.missing, tt.missing, err)
+				t.Errorf("errors.Is(ErrTemplateMissing) = %v, want %v (%v)", !tt.missing,
+					tt.missing, err)
 			}
 			if !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error %q does not contain %q", err, tt.want)
@@ -241,7 +247,9 @@ func TestUnchangedContextReused(t *testing.T) {
 		name   string
 		change func()
 	}{
-		{"project file", func() { write(t, filepath.Join(s.Project, "rootfs", "etc", "motd"), "bye\n") }},
+		{"project file", func() {
+			write(t, filepath.Join(s.Project, "rootfs", "etc", "motd"), "bye\n")
+		}},
 		{"new project file", func() { write(t, filepath.Join(s.Project, "docker", "new"), "x") }},
 		{"removed project file", func() {
 			if err := os.Remove(filepath.Join(s.Project, "docker", "new")); err != nil {
