@@ -140,7 +140,8 @@ func (s *scanner) copy(node *parser.Node, args []string) {
 }
 
 // variable matches ${NAME}, ${NAME:-word}, ${NAME:+word} (groups 1 to 3) and $NAME (group 4).
-var variable = regexp.MustCompile(`\$(?:\{` + identifier + `(?::?([-+])([^}]*))?\}|` + identifier + `)`)
+var variable = regexp.MustCompile(
+	`\$(?:\{` + identifier + `(?::?([-+])([^}]*))?\}|` + identifier + `)`)
 
 const identifier = `([A-Za-z_][A-Za-z0-9_]*)`
 
